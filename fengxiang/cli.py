@@ -1,0 +1,387 @@
+"""``fengxiang`` — the one command-line entry point (DESIGN.md 4.1).
+
+Exit codes: 0 done; 1 partial (some input lines were rejected, the rest stored); 2 the config or
+the command line is wrong; 3 the store or a file could not be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from fengxiang import __version__
+from fengxiang.brands import BrandTagger
+from fengxiang.config import Config, ConfigError, load_config, write_example_config
+from fengxiang.ingest import IngestReport, LineParser, ingest
+from fengxiang.progress import Progress
+from fengxiang.query import QuerySyntaxError, parse
+from fengxiang.stats import overview
+from fengxiang.timeparse import parse_time
+from store.base import MentionFilter, Store, StoreError, Window
+from store.model import EARLIEST_POST, Mention
+from store.open import open_store
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
+PARALLEL_IMPORT_BYTES = 8 * 1024 * 1024  # below this, starting worker processes costs more than it saves
+
+
+class UsageError(Exception):
+    """The command line asks for something impossible; the message says what to write instead."""
+
+
+class FileProblem(Exception):
+    """An input or output file cannot be used; the message names it and the reason."""
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = write_example_config(Path(args.config or "fengxiang.yaml"), force=args.force)
+    print(f"wrote {path} — edit the watchlist, then run: fengxiang check --config {path}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    with _store(config) as store:
+        total = store.counts(_everything()).total
+    print(f"config {config.config_file}: ok")
+    print(f"  store      {config.store} ({total:,} mentions)")
+    print(f"  timezone   {config.timezone}")
+    print(f"  watchlist  {', '.join(entry.name for entry in config.watchlist) or '(empty)'}")
+    for name, source in config.sources.items():
+        state = "enabled" if source.enabled else "disabled"
+        cookie = "cookie set" if source.cookie else "no cookie"
+        print(f"  source     {name}: {state}, {source.base_url or 'default address'}, {cookie}")
+    for channel in config.alerts.channels:
+        print(f"  alerts     {channel.type}: {channel.label}")  # the label never shows the webhook URL
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    config = _config(args)
+    tagger = BrandTagger([(entry.name, entry.query) for entry in config.watchlist]) if config.watchlist else None
+    parser = LineParser(timezone=config.tzinfo, tag_brands=tagger)
+    with _input(args.file) as (stream, size), _store(config) as store:
+        progress = Progress("ingest", total_bytes=size)
+        counted = _CountingLines(stream)
+        workers = args.workers if args.workers is not None else _default_workers(size)
+
+        def show(report: IngestReport) -> None:
+            progress.update(report.lines, done_bytes=counted.bytes, note=f", {report.rejected:,} rejected")
+
+        report = ingest(counted, store, parser=parser, workers=workers, on_batch=show)
+        progress.finish()
+    return _report_ingest(report, args.file, as_json=args.json)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    config = _config(args)
+    where = _mention_filter(args, config)
+    with _store(config) as store, _output(args.output) as out:
+        progress = Progress("export")
+        write = _jsonl_writer(out) if args.format == "jsonl" else _csv_writer(out)
+        count = 0
+        for count, mention in enumerate(store.iter_mentions(where), start=1):
+            write(mention)
+            progress.update(count)
+        progress.finish()
+    print(f"exported {count:,} mentions", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    config = _config(args)
+    now = datetime.now(config.tzinfo)
+    since = _time_arg(args.since, now, config)
+    until = _time_arg(args.until, now, config) if args.until else now
+    if since >= until:
+        raise UsageError(f"--since ({since.isoformat()}) must be before --until ({until.isoformat()})")
+    brand = _brand_name(args.brand, config)
+    with _store(config) as store:
+        numbers = overview(store, brand=brand, since=since, until=until, top=args.top)
+    if args.json:
+        sys.stdout.write(orjson.dumps(numbers, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        _print_overview(numbers)
+    return EXIT_OK
+
+
+# -- helpers shared by the commands -------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(Path(args.config) if args.config else None)
+
+
+@contextmanager
+def _store(config: Config) -> Iterator[Store]:
+    store = open_store(config)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _everything() -> Window:
+    return Window(since=EARLIEST_POST, until=datetime.now(UTC) + timedelta(days=2))
+
+
+def _time_arg(text: str, now: datetime, config: Config) -> datetime:
+    try:
+        return parse_time(text, now=now, zone=config.tzinfo)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _brand_name(name: str | None, config: Config) -> str | None:
+    """The watchlist's spelling of a brand; an unknown brand is a usage error, not an empty result."""
+    if name is None:
+        return None
+    entry = config.entry_named(name)
+    if entry is None:
+        known = ", ".join(entry.name for entry in config.watchlist) or "none — add entries under watchlist:"
+        raise UsageError(f"--brand {name!r} is not on the watchlist (known: {known})")
+    return entry.name
+
+
+def _mention_filter(args: argparse.Namespace, config: Config) -> MentionFilter:
+    now = datetime.now(config.tzinfo)
+    try:
+        text = parse(args.query) if args.query else None
+    except QuerySyntaxError as exc:
+        raise UsageError(f"--query is not a valid query:\n{exc}") from None
+    return MentionFilter(
+        brand=_brand_name(args.brand, config),
+        since=_time_arg(args.since, now, config) if args.since else None,
+        until=_time_arg(args.until, now, config) if args.until else None,
+        sentiments=tuple(args.sentiment or ()),
+        platforms=tuple(args.platform or ()),
+        text=text,
+    )
+
+
+def _default_workers(size: int | None) -> int:
+    if size is None or size < PARALLEL_IMPORT_BYTES:
+        return 0
+    return max(1, (os.cpu_count() or 1))
+
+
+@contextmanager
+def _input(name: str) -> Iterator[tuple[IO[bytes], int | None]]:
+    if name == "-":
+        yield sys.stdin.buffer, None
+        return
+    path = Path(name)
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise FileProblem(f"cannot read {path}: {exc.strerror}") from None
+    with stream:
+        yield stream, path.stat().st_size
+
+
+class _CountingLines:
+    """Iterates a binary stream's lines and counts the bytes read, for the progress display."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.bytes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.stream:
+            self.bytes += len(line)
+            yield line
+
+
+@contextmanager
+def _output(name: str | None) -> Iterator[IO[bytes]]:
+    """Write to a temporary file and rename it at the end: a failed export leaves no half file."""
+    if name in (None, "-"):
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    path = Path(name)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise FileProblem(f"cannot write to {path.parent}: {exc.strerror}") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            yield out
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _jsonl_writer(out: IO[bytes]) -> Callable[[Mention], None]:
+    def write(mention: Mention) -> None:
+        out.write(orjson.dumps(mention.to_json_dict()) + b"\n")
+
+    return write
+
+
+CSV_COLUMNS = (
+    "id", "platform", "created_at", "url", "text", "author_id", "author_name", "followers", "verified",
+    "reposts", "comments", "likes", "sentiment", "brands", "keywords", "parent_id",
+)  # fmt: skip
+
+
+def _csv_writer(out: IO[bytes]) -> Callable[[Mention], None]:
+    import io
+
+    # utf-8 with a BOM: Excel, where PR teams open exports, then shows Chinese instead of mojibake.
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
+    writer = csv.writer(text)
+    writer.writerow(CSV_COLUMNS)
+
+    def write(mention: Mention) -> None:
+        author = mention.author
+        writer.writerow(
+            (
+                mention.id, mention.platform, mention.created_at.isoformat(), mention.url or "", mention.text,
+                author.id if author else "", author.name if author else "",
+                author.followers if author and author.followers is not None else "",
+                "" if not author or author.verified is None else int(author.verified),
+                mention.metrics.reposts, mention.metrics.comments, mention.metrics.likes,
+                mention.sentiment_label or "", "|".join(mention.brands), "|".join(mention.keywords),
+                mention.parent_id or "",
+            )  # fmt: skip
+        )
+
+    return write
+
+
+def _report_ingest(report: IngestReport, source: str, *, as_json: bool) -> int:
+    status = "partial" if report.rejected else "ok"
+    if as_json:
+        summary = {
+            "status": status,
+            "lines": report.lines,
+            "inserted": report.stored.inserted,
+            "updated": report.stored.updated,
+            "rejected": report.rejected,
+            "errors": [{"line": error.line, "reason": error.reason} for error in report.errors],
+        }
+        sys.stdout.write(orjson.dumps(summary).decode() + "\n")
+    else:
+        for error in report.errors:
+            print(f"{source}:{error}", file=sys.stderr)
+        if report.rejected > len(report.errors):
+            print(f"… and {report.rejected - len(report.errors):,} more rejected lines", file=sys.stderr)
+        print(
+            f"{status}: {report.stored.inserted:,} new, {report.stored.updated:,} updated, "
+            f"{report.rejected:,} rejected of {report.lines:,} lines"
+        )
+    return EXIT_PARTIAL if report.rejected else EXIT_OK
+
+
+def _print_overview(numbers: dict[str, Any]) -> None:
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value:+.1%}"
+
+    volume, share = numbers["volume"], numbers["negative_share"]
+    print(f"{numbers['brand'] or '全部 all brands'}  {numbers['since'][:16]} → {numbers['until'][:16]}")
+    print(f"  声量 volume        {volume['current']:>10,}  ({pct(volume['change'])} vs previous period)")
+    current_share = "—" if share["current"] is None else f"{share['current']:.1%}"
+    points = "—" if share["change"] is None else f"{share['change'] * 100:+.1f} pts"
+    print(f"  负面占比 negative  {current_share:>10}  ({points})")
+    print(f"  作者 authors       {numbers['authors']['current']:>10,}  ({pct(numbers['authors']['change'])})")
+    print("  情感 sentiment     " + "  ".join(f"{label} {n:,}" for label, n in numbers["sentiment"].items()))
+    print("  平台 platforms     " + "  ".join(f"{name} {n:,}" for name, n in numbers["platforms"].items()))
+    words = "  ".join(f"{item['word']}({item['count']})" for item in numbers["top_keywords"])
+    print(f"  热词 keywords      {words or '—'}")
+    for item in numbers["top_authors"]:
+        followers = "" if item["followers"] is None else f", {item['followers']:,} followers"
+        print(f"  作者 {item['name'] or item['id']}: {item['mentions']} mentions{followers}")
+    print("  daily:")
+    for day in numbers["daily"]:
+        print(f"    {day['date']}  {day['total']:>7,}  negative {day['negative']:,}")
+
+
+# -- argument parsing ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="config file (default: $FENGXIANG_CONFIG or ./fengxiang.yaml)")
+
+    parser = argparse.ArgumentParser(prog="fengxiang", description="风向 — social listening for PR teams")
+    parser.add_argument("--version", action="version", version=f"fengxiang {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", parents=[common], help="write a commented example fengxiang.yaml")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(run=cmd_init)
+
+    check = commands.add_parser("check", parents=[common], help="validate the config and open the store")
+    check.set_defaults(run=cmd_check)
+
+    ingest_parser = commands.add_parser("ingest", parents=[common], help="store posts from a JSONL file")
+    ingest_parser.add_argument("file", help="JSONL file, one post per line (- for standard input)")
+    ingest_parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    ingest_parser.add_argument("--workers", type=int, help="processes preparing rows (default: by file size)")
+    ingest_parser.set_defaults(run=cmd_ingest)
+
+    export = commands.add_parser("export", parents=[common], help="write stored mentions out")
+    _add_filters(export)
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.set_defaults(run=cmd_export)
+
+    stats = commands.add_parser("stats", parents=[common], help="volume, sentiment, trend, keywords, authors")
+    stats.add_argument("--brand", help="a watchlist entry's name (default: all mentions)")
+    stats.add_argument("--since", default="7d", help="7d, 24h or a date (default: 7d)")
+    stats.add_argument("--until", help="a duration back from now or a date (default: now)")
+    stats.add_argument("--top", type=int, default=10, help="how many keywords and authors")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.set_defaults(run=cmd_stats)
+    return parser
+
+
+def _add_filters(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--brand", help="a watchlist entry's name")
+    command.add_argument("--since", help="7d, 24h or a date such as 2026-11-01")
+    command.add_argument("--until", help="a duration back from now or a date")
+    command.add_argument(
+        "--sentiment", action="append", choices=("negative", "neutral", "positive", "unlabeled")
+    )
+    command.add_argument("--platform", action="append", help="weibo, bilibili, … (repeatable)")
+    command.add_argument("--query", help='text query, e.g. "刹车 OR 自燃"')
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"fengxiang {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StoreError, FileProblem) as exc:
+        print(f"fengxiang {args.command}: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    except BrokenPipeError:  # `fengxiang export | head` closed the pipe: not an error
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print(f"fengxiang {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Import posts from JSONL into a store: one bad line never sinks the batch.
+
+Every line is checked on its own. Good lines are stored in batches (one transaction each, so a
+killed import keeps every batch it committed); bad lines are reported with their line number and
+the reason, and the caller turns them into a "partial" exit status.
+
+Large imports split the work: worker processes parse, validate, tag and prepare rows (pure CPU),
+while this process only writes, in the input's order, so "the last copy of an id wins" holds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from itertools import islice
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import ValidationError
+
+from fengxiang.brands import BrandTagger
+from fengxiang.textmatch import fold
+from store.base import Store, UpsertResult
+from store.model import Mention
+
+BATCH_SIZE = 2_000
+MAX_KEPT_ERRORS = 1_000  # beyond this only the count grows: a wrong file should not eat memory
+
+
+@runtime_checkable
+class PreparingStore(Store, Protocol):
+    """A store whose row preparation can run in other processes (the SQLite store is one)."""
+
+    def preparer(self) -> Callable[[Mention], Any]: ...
+
+    def upsert_prepared(self, prepared: Iterable[Any]) -> UpsertResult: ...
+
+
+@dataclass
+class LineError:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass
+class IngestReport:
+    lines: int = 0
+    stored: UpsertResult = field(default_factory=UpsertResult)
+    rejected: int = 0
+    errors: list[LineError] = field(default_factory=list)
+
+    def reject(self, error: LineError) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_KEPT_ERRORS:
+            self.errors.append(error)
+
+
+def describe(error: ValidationError) -> str:
+    """One readable line per problem: ``metrics.likes: Input should be greater than or equal to 0``."""
+    parts = []
+    for problem in error.errors(include_url=False):
+        location = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "json_invalid":
+            message = f"not valid JSON ({problem.get('ctx', {}).get('error', message)})"
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class LineParser:
+    """Turns JSONL lines into valid, brand-tagged mentions; picklable for worker processes."""
+
+    timezone: tzinfo
+    tag_brands: BrandTagger | None = None
+
+    def mentions(self, lines: Iterable[bytes], first_line: int, errors: list[LineError]) -> Iterator[Mention]:
+        context = {"timezone": self.timezone}
+        for number, line in enumerate(lines, start=first_line):
+            if not line.strip():
+                continue
+            try:
+                mention = Mention.model_validate_json(line, context=context)
+            except ValidationError as exc:
+                errors.append(LineError(number, describe(exc)))
+                continue
+            if self.tag_brands is not None and not mention.brands:
+                mention.brands = self.tag_brands(fold(mention.text))
+            yield mention
+
+
+@dataclass(frozen=True)
+class _ChunkPreparer:
+    parser: LineParser
+    prepare: Callable[[Mention], Any]
+
+    def __call__(self, chunk: tuple[int, list[bytes]]) -> tuple[list[Any], list[LineError], int]:
+        first_line, lines = chunk
+        errors: list[LineError] = []
+        rows = [self.prepare(mention) for mention in self.parser.mentions(lines, first_line, errors)]
+        return rows, errors, first_line + len(lines) - 1
+
+
+def _chunks(lines: Iterable[bytes], size: int) -> Iterator[tuple[int, list[bytes]]]:
+    iterator = iter(lines)
+    first_line = 1
+    while chunk := list(islice(iterator, size)):
+        yield first_line, chunk
+        first_line += len(chunk)
+
+
+def ingest(
+    lines: Iterable[bytes],
+    store: Store,
+    *,
+    parser: LineParser,
+    batch_size: int = BATCH_SIZE,
+    workers: int = 0,
+    on_batch: Callable[[IngestReport], None] | None = None,
+) -> IngestReport:
+    """Store every valid line; ``workers`` > 0 prepares rows in that many processes."""
+    report = IngestReport()
+    chunks = _chunks(lines, batch_size)
+    if workers and isinstance(store, PreparingStore):
+        prepare_chunk = _ChunkPreparer(parser, store.preparer())
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            _write_all(_in_pool(pool, prepare_chunk, chunks, workers), store.upsert_prepared, report, on_batch)
+    else:
+        _write_all(map(_ChunkPreparer(parser, _unchanged), chunks), store.upsert, report, on_batch)
+    return report
+
+
+def _unchanged(mention: Mention) -> Mention:
+    return mention
+
+
+def _in_pool(
+    pool: Any, prepare_chunk: _ChunkPreparer, chunks: Iterator[tuple[int, list[bytes]]], workers: int
+) -> Iterator[tuple[list[Any], list[LineError], int]]:
+    """Results in input order, with only a few chunks in flight: the file is never read whole
+    into memory (``Pool.imap`` would queue every chunk at once)."""
+    pending: deque[Any] = deque()
+    for chunk in chunks:
+        pending.append(pool.apply_async(prepare_chunk, (chunk,)))
+        if len(pending) > 2 * workers:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
+def _write_all(
+    prepared: Iterable[tuple[list[Any], list[LineError], int]],
+    write: Callable[[list[Any]], UpsertResult],
+    report: IngestReport,
+    on_batch: Callable[[IngestReport], None] | None,
+) -> None:
+    for rows, errors, last_line in prepared:
+        if rows:
+            report.stored += write(rows)
+        for error in errors:
+            report.reject(error)
+        report.lines = last_line
+        if on_batch is not None:
+            on_batch(report)

@@ -1,0 +1,77 @@
+-- fengxiang SQLite schema, version 1.
+-- Times are integer Unix seconds (UTC); `utc_offset` keeps the offset a post was written with.
+
+CREATE TABLE authors (
+    pk            INTEGER PRIMARY KEY,
+    id            TEXT NOT NULL UNIQUE,          -- "weibo:1234567890"
+    platform      TEXT NOT NULL,
+    name          TEXT,
+    followers     INTEGER,
+    verified      INTEGER,
+    verified_type INTEGER,
+    profile       TEXT NOT NULL,                 -- the newest profile seen, as JSON
+    updated_at    INTEGER NOT NULL
+);
+
+CREATE TABLE mentions (
+    pk          INTEGER PRIMARY KEY,             -- also the rowid of mention_fts
+    id          TEXT NOT NULL UNIQUE,            -- "weibo:5230754395068367"
+    platform    TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    utc_offset  INTEGER NOT NULL,                -- minutes
+    author_pk   INTEGER REFERENCES authors(pk),
+    sentiment   TEXT,                            -- negative | neutral | positive | NULL (not analysed)
+    engagement  INTEGER NOT NULL,                -- reposts + comments + likes
+    match_text  TEXT NOT NULL,                   -- fengxiang.textmatch.fold(text): what queries match
+    doc         TEXT NOT NULL                    -- the whole mention as canonical JSON
+);
+
+-- Candidate filter for text queries: bigram/word tokens of match_text (fengxiang.textmatch).
+-- Contentless and detail=none: the smallest index that still answers AND/OR/prefix queries.
+CREATE VIRTUAL TABLE mention_fts USING fts5(
+    tokens, content='', detail='none', columnsize=0, tokenize='ascii'
+);
+
+-- Every mention once under scope '' and once per matched brand, clustered by (scope, time):
+-- counts, trends, author rankings and the first page of a brand's mentions are range scans.
+CREATE TABLE timeline (
+    scope       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    mention_pk  INTEGER NOT NULL,
+    platform    TEXT NOT NULL,
+    sentiment   TEXT,
+    author_pk   INTEGER,
+    engagement  INTEGER NOT NULL,
+    PRIMARY KEY (scope, created_at, mention_pk)
+) WITHOUT ROWID;
+
+-- Keyword counts per scope and local day, maintained on upsert, so hot words over weeks of a
+-- big brand read a few thousand rows instead of every mention.
+CREATE TABLE keyword_days (
+    scope    TEXT NOT NULL,
+    day      INTEGER NOT NULL,                   -- days since 1970-01-01 in the store's time zone
+    keyword  TEXT NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (scope, day, keyword)
+) WITHOUT ROWID;
+
+CREATE TABLE crawl_cursors (
+    source      TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+
+CREATE TABLE source_health (
+    pk           INTEGER PRIMARY KEY,
+    source       TEXT NOT NULL,
+    started_at   INTEGER NOT NULL,
+    finished_at  INTEGER NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('ok', 'degraded', 'failed')),
+    items        INTEGER NOT NULL,
+    error        TEXT,
+    detail       TEXT NOT NULL
+);
+
+CREATE INDEX source_health_latest ON source_health (source, finished_at);

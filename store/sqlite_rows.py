@@ -1,0 +1,101 @@
+"""Mentions flattened into the rows the SQLite store writes.
+
+Preparing a row is pure CPU work (folding, index tokens, JSON) with no database access, so an
+import can prepare rows in worker processes while the main process writes (see fengxiang.ingest);
+`RowPreparer` is small and picklable for that reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import orjson
+
+from fengxiang.textmatch import fold, index_tokens
+from store.model import Mention
+
+ALL = ""  # the timeline scope that holds every mention
+
+
+@dataclass(slots=True, frozen=True)
+class AuthorRow:
+    key: str  # unique per platform: "weibo:1234567890", or "weibo:name:某某" for imports without ids
+    platform: str
+    name: str | None
+    followers: int | None
+    verified: bool | None
+    verified_type: int | None
+    profile: str  # JSON of every profile field given
+
+    def values(self, now: int) -> tuple[object, ...]:
+        return (self.key, self.platform, self.name, self.followers, self.verified, self.verified_type,
+                self.profile, now)
+
+
+@dataclass(slots=True)
+class MentionRow:
+    id: str
+    platform: str
+    created_at: int  # Unix seconds
+    utc_offset: int  # minutes
+    author: AuthorRow | None
+    sentiment: str | None
+    engagement: int
+    match_text: str
+    fts_tokens: str
+    doc: str
+    scopes: tuple[str, ...]
+    day: int  # local day number in the store's time zone
+    keywords: list[str]
+
+
+@dataclass(frozen=True)
+class RowPreparer:
+    """Turns a Mention into a MentionRow for a store whose local time is UTC + ``offset`` seconds."""
+
+    offset: int
+
+    def day(self, timestamp: int) -> int:
+        return (timestamp + self.offset) // 86_400
+
+    def __call__(self, mention: Mention) -> MentionRow:
+        created_at = int(mention.created_at.timestamp())
+        offset = mention.created_at.utcoffset() or timedelta()
+        match_text = fold(mention.text)
+        return MentionRow(
+            id=mention.id,
+            platform=mention.platform,
+            created_at=created_at,
+            utc_offset=int(offset.total_seconds() // 60),
+            author=author_row(mention),
+            sentiment=mention.sentiment.label if mention.sentiment else None,
+            engagement=mention.metrics.engagement,
+            match_text=match_text,
+            fts_tokens=" ".join(index_tokens(match_text)),
+            doc=orjson.dumps(mention.to_json_dict()).decode(),
+            scopes=(ALL, *mention.brands),
+            day=self.day(created_at),
+            keywords=mention.keywords,
+        )
+
+
+def author_row(mention: Mention) -> AuthorRow | None:
+    author = mention.author
+    if author is None:
+        return None
+    if author.id:
+        key = author.id if ":" in author.id else f"{mention.platform}:{author.id}"
+    elif author.name:
+        key = f"{mention.platform}:name:{author.name}"
+    else:
+        return None
+    return AuthorRow(
+        key=key,
+        platform=mention.platform,
+        name=author.name,
+        followers=author.followers,
+        verified=author.verified,
+        verified_type=author.verified_type,
+        profile=author.model_dump_json(exclude_none=True, exclude={"id"}),
+    )

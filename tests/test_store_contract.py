@@ -1,0 +1,247 @@
+"""The Store contract: every backend must pass these (see the `store` fixture in conftest)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+
+from fengxiang.query import parse
+from fengxiang.textmatch import fold
+from store.base import MentionFilter, SourceHealth, Window
+from tests.conftest import SHANGHAI, make_mention
+
+DAY0 = datetime(2026, 11, 1, tzinfo=SHANGHAI)
+
+
+def at(day: int, hour: int = 12, minute: int = 0) -> datetime:
+    return DAY0 + timedelta(days=day, hours=hour, minutes=minute)
+
+
+def window(since: datetime, until: datetime, brand: str | None = None) -> Window:
+    return Window(since=since, until=until, brand=brand)
+
+
+def everything(brand: str | None = None) -> Window:
+    return window(at(-400), at(400), brand)
+
+
+def test_upsert_is_idempotent_and_counts_new_and_updated(store):
+    mentions = [make_mention(f"蔚来 第{i}条", created_at=at(i % 5)) for i in range(10)]
+    first = store.upsert(mentions)
+    again = store.upsert(mentions)
+    assert (first.inserted, first.updated) == (10, 0)
+    assert (again.inserted, again.updated) == (0, 10)
+    assert store.counts(everything()).total == 10
+
+
+def test_the_last_copy_of_an_id_in_one_batch_wins(store):
+    early = make_mention("旧的", id="weibo:1", metrics={"likes": 1})
+    late = make_mention("新的", id="weibo:1", metrics={"likes": 99})
+    assert store.upsert([early, late]).inserted == 1
+    assert store.get("weibo:1").metrics.likes == 99
+
+
+def test_a_recrawl_refreshes_metrics_text_and_analysis(store):
+    original = make_mention("蔚来 刹车 有问题", id="weibo:7", brands=["蔚来"], keywords=["刹车"],
+                            sentiment={"label": "negative"}, metrics={"likes": 1})
+    store.upsert([original])
+    refreshed = make_mention("蔚来 理想 都不错", id="weibo:7", brands=["蔚来", "理想"], keywords=["不错"],
+                             sentiment={"label": "positive"}, metrics={"likes": 500, "reposts": 20})
+    store.upsert([refreshed])
+
+    got = store.get("weibo:7")
+    assert got.text == "蔚来 理想 都不错" and got.engagement == 520
+    assert store.counts(everything("蔚来")).by_sentiment == {"positive": 1}
+    assert store.counts(everything("理想")).total == 1
+    assert store.top_keywords(everything("蔚来")) == [("不错", 1)]
+    assert store.search(MentionFilter(text=parse("刹车"))).items == []
+    assert [m.id for m in store.search(MentionFilter(text=parse("理想"))).items] == ["weibo:7"]
+
+
+def test_dropping_a_brand_on_reanalysis_removes_the_mention_from_it(store):
+    store.upsert([make_mention("x", id="weibo:8", brands=["蔚来"], keywords=["x"])])
+    store.upsert([make_mention("x", id="weibo:8", brands=[], keywords=["x"])])
+    assert store.counts(everything("蔚来")).total == 0
+    assert store.top_keywords(everything("蔚来")) == []
+    assert store.counts(everything()).total == 1
+
+
+def test_get_round_trips_every_field_including_unknown_ones(store):
+    mention = make_mention("蔚来", id="weibo:9", url="https://m.weibo.cn/detail/9", parent_id="weibo:1",
+                           keywords=["服务"], brands=["蔚来"], simhash="00ff00ff00ff00ff", region_name="上海",
+                           sentiment={"label": "neutral", "probs": {"negative": 0.1, "neutral": 0.8, "positive": 0.1}})
+    store.upsert([mention])
+    got = store.get("weibo:9")
+    assert got.to_json_dict() == mention.to_json_dict()
+    assert got.model_extra == {"region_name": "上海"}
+    assert got.created_at == mention.created_at and got.created_at.utcoffset() == timedelta(hours=8)
+    assert store.get("weibo:404") is None
+
+
+def _seed(store, count: int = 120, seed: int = 3) -> list:
+    rng = random.Random(seed)
+    mentions = [
+        make_mention(
+            rng.choice(["蔚来 刹车", "NIO 续航", "理想 服务", "小鹏 价格", "onion 汤"]) + f" #{i}",
+            created_at=at(rng.randrange(0, 20), rng.randrange(24), rng.randrange(60)),
+            platform=rng.choice(["weibo", "bilibili"]),
+            brands=rng.choice([["蔚来"], ["理想"], ["蔚来", "理想"], []]),
+            sentiment=rng.choice([{"label": "negative"}, {"label": "positive"}, None]),
+            keywords=rng.sample(["刹车", "续航", "服务", "价格", "客服"], rng.randrange(0, 4)),
+            metrics={"likes": rng.randrange(1000), "reposts": rng.randrange(50)},
+            author={"id": f"weibo:{rng.randrange(15)}", "name": "某人", "followers": rng.randrange(10**6)},
+        )
+        for i in range(count)
+    ]
+    for i in range(0, count, 25):
+        store.upsert(mentions[i : i + 25])
+    return mentions
+
+
+def _expected(mentions, where: MentionFilter) -> list:
+    def keep(m) -> bool:
+        return (
+            (where.brand is None or where.brand in m.brands)
+            and (where.since is None or m.created_at >= where.since)
+            and (where.until is None or m.created_at < where.until)
+            and (not where.sentiments or (m.sentiment_label or "unlabeled") in where.sentiments)
+            and (not where.platforms or m.platform in where.platforms)
+            and (where.text is None or where.text.matches(m.text))
+        )
+
+    return [m for m in mentions if keep(m)]
+
+
+FILTERS = [
+    MentionFilter(),
+    MentionFilter(brand="蔚来"),
+    MentionFilter(brand="理想", since=at(5), until=at(12)),
+    MentionFilter(sentiments=("negative", "unlabeled")),
+    MentionFilter(platforms=("bilibili",), sentiments=("positive",)),
+    MentionFilter(text=parse("NIO OR 刹车")),
+    MentionFilter(brand="蔚来", text=parse("nio -续航")),
+]
+
+
+@pytest.mark.parametrize("where", FILTERS, ids=lambda f: repr(f)[:60])
+@pytest.mark.parametrize("sort", ["time", "engagement"])
+def test_search_pages_cover_every_match_once_in_order(store, where, sort):
+    mentions = _seed(store)
+    expected = _expected(mentions, where)
+    seen, cursor = [], None
+    while True:
+        page = store.search(where, sort=sort, limit=7, cursor=cursor)
+        seen += page.items
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert sorted(m.id for m in seen) == sorted(m.id for m in expected)
+    keys = [m.created_at if sort == "time" else m.engagement for m in seen]
+    assert keys == sorted(keys, reverse=True)
+
+
+def test_a_cursor_from_another_sort_order_is_refused(store):
+    _seed(store, 20)
+    cursor = store.search(MentionFilter(), sort="time", limit=5).next_cursor
+    with pytest.raises(ValueError, match="sorted by engagement"):
+        store.search(MentionFilter(), sort="engagement", cursor=cursor)
+
+
+def test_iter_mentions_yields_all_matches_oldest_first(store):
+    mentions = _seed(store)
+    where = MentionFilter(brand="蔚来")
+    got = list(store.iter_mentions(where))
+    assert sorted(m.id for m in got) == sorted(m.id for m in _expected(mentions, where))
+    assert [m.created_at for m in got] == sorted(m.created_at for m in got)
+
+
+def test_text_search_agrees_with_the_python_matcher(store):
+    texts = ["NIO ES8 到了", "onion soup", "蔚来NIO汽车", "小米SU7", "小米SU70", "ｎｉｏ全角", "nio2"]
+    store.upsert([make_mention(text, id=f"weibo:{i}") for i, text in enumerate(texts)])
+    for query in ["NIO", "小米su7", "蔚来 OR onion", "nio -蔚来", '"su7"', "车"]:
+        parsed = parse(query)
+        found = {m.text for m in store.search(MentionFilter(text=parsed), limit=100).items}
+        assert found == {t for t in texts if parsed.matches(t)}, query
+
+
+def test_counts_split_by_sentiment_and_platform(store):
+    mentions = _seed(store)
+    w = window(at(3), at(15), "蔚来")
+    expected = _expected(mentions, MentionFilter(brand="蔚来", since=w.since, until=w.until))
+    counts = store.counts(w)
+    assert counts.total == len(expected)
+    assert counts.by_sentiment == dict(Counter(m.sentiment_label or "unlabeled" for m in expected))
+    assert counts.by_platform == dict(Counter(m.platform for m in expected))
+    assert counts.authors == len({m.author.id for m in expected})
+    assert counts.engagement == sum(m.engagement for m in expected)
+
+
+def test_histogram_buckets_are_local_days_and_zero_filled(store):
+    late_evening = at(2, 23, 30)  # 15:30 UTC, still the 3rd in Shanghai
+    store.upsert([make_mention("a", created_at=late_evening, sentiment={"label": "negative"}),
+                  make_mention("b", created_at=at(2, 0, 5)),
+                  make_mention("c", created_at=at(4, 8), platform="bilibili")])
+    days = store.histogram(window(at(1, 0), at(6, 0)), interval="day", split="sentiment")
+    assert [b.start for b in days] == [at(d, 0) for d in range(1, 6)]
+    assert [b.total for b in days] == [0, 2, 0, 1, 0]
+    assert days[1].split == {"negative": 1, "unlabeled": 1}
+    hours = store.histogram(window(at(2, 22), at(3, 1)), interval="hour", split="platform")
+    assert [(b.start.hour, b.total) for b in hours] == [(22, 0), (23, 1), (0, 0)]
+    assert store.histogram(window(at(4, 0), at(5, 0)), split="platform")[0].split == {"bilibili": 1}
+
+
+def test_top_keywords_are_exact_over_partial_days(store):
+    mentions = _seed(store, 200)
+    # reanalysis changes keywords of a few: the rollup must follow
+    changed = [m.model_copy(update={"keywords": ["召回"]}) for m in mentions[:30]]
+    store.upsert(changed)
+    current = {m.id: m for m in [*mentions, *changed]}.values()
+    for brand, since, until in [(None, at(0), at(20)), ("蔚来", at(2, 13, 7), at(9, 4, 59)),
+                                ("理想", at(5, 1), at(5, 23)), (None, at(3, 0), at(4, 0))]:
+        expected = Counter(
+            word for m in current
+            if (brand is None or brand in m.brands) and since <= m.created_at < until
+            for word in m.keywords
+        )
+        got = store.top_keywords(window(since, until, brand), limit=50)
+        assert dict(got) == dict(expected)
+        assert [n for _, n in got] == sorted((n for _, n in got), reverse=True)
+
+
+def test_top_authors_rank_by_mentions_and_show_the_newest_profile(store):
+    author = {"id": "weibo:42", "name": "车评人老李", "followers": 10}
+    store.upsert([make_mention(f"蔚来 {i}", author=author) for i in range(3)])
+    store.upsert([make_mention("蔚来 again", author={**author, "followers": 2_000_000, "verified": True})])
+    store.upsert([make_mention("蔚来 other", author={"id": "weibo:7", "name": "路人"})])
+    top = store.top_authors(everything())
+    assert [(a.author.id, a.mentions) for a in top] == [("weibo:42", 4), ("weibo:7", 1)]
+    assert top[0].author.followers == 2_000_000 and top[0].author.verified is True
+    assert top[0].author.name == "车评人老李"
+
+
+def test_crawl_cursors_are_kept_per_source_and_key(store):
+    assert store.get_cursor("weibo", "q=蔚来") is None
+    store.set_cursor("weibo", "q=蔚来", "page=3")
+    store.set_cursor("weibo", "q=蔚来", "page=4")
+    store.set_cursor("bilibili", "q=蔚来", "page=1")
+    assert store.get_cursor("weibo", "q=蔚来") == "page=4"
+    assert store.get_cursor("bilibili", "q=蔚来") == "page=1"
+
+
+def test_latest_health_shows_the_newest_record_of_each_source(store):
+    store.record_health(SourceHealth("weibo", at(1), at(1, 0, 1), "ok", items=30))
+    store.record_health(SourceHealth("weibo", at(2), at(2, 0, 1), "failed", error="HTTP 418", detail={"page": 2}))
+    store.record_health(SourceHealth("bilibili", at(1), at(1, 0, 2), "degraded", items=3))
+    latest = {h.source: h for h in store.latest_health()}
+    assert latest["weibo"].status == "failed" and latest["weibo"].error == "HTTP 418"
+    assert latest["weibo"].detail == {"page": 2} and latest["weibo"].finished_at == at(2, 0, 1)
+    assert latest["bilibili"].items == 3
+
+
+def test_folded_text_is_what_queries_see(store):
+    store.upsert([make_mention("ＮＩＯ\u200b全新 ES8")])
+    assert fold("ＮＩＯ\u200b全新 ES8") == "nio全新 es8"
+    assert store.search(MentionFilter(text=parse("nio全新"))).items
