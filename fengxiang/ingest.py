@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from itertools import islice
@@ -36,6 +37,8 @@ class PreparingStore(Store, Protocol):
     def preparer(self) -> Callable[[Mention], Any]: ...
 
     def upsert_prepared(self, prepared: Iterable[Any]) -> UpsertResult: ...
+
+    def bulk_load(self) -> AbstractContextManager[None]: ...
 
 
 @dataclass
@@ -82,6 +85,7 @@ class LineParser:
     def mentions(self, lines: Iterable[bytes], first_line: int, errors: list[LineError]) -> Iterator[Mention]:
         context = {"timezone": self.timezone}
         for number, line in enumerate(lines, start=first_line):
+            line = line.rstrip(b"\r\n")
             if not line.strip():
                 continue
             try:
@@ -128,7 +132,7 @@ def ingest(
     chunks = _chunks(lines, batch_size)
     if workers and isinstance(store, PreparingStore):
         prepare_chunk = _ChunkPreparer(parser, store.preparer())
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        with store.bulk_load(), multiprocessing.get_context("spawn").Pool(workers) as pool:
             _write_all(_in_pool(pool, prepare_chunk, chunks, workers), store.upsert_prepared, report, on_batch)
     else:
         _write_all(map(_ChunkPreparer(parser, _unchanged), chunks), store.upsert, report, on_batch)

@@ -24,7 +24,7 @@ digit, the occurrence must not be preceded (followed) by one. So ``NIO`` finds `
 One parsed :class:`Query` compiles to three back ends that must agree:
 
 * :meth:`Query.matches` / :func:`compile_matcher` — Python, for ingest (folded text in);
-* :func:`compile_sql` — a SQLite WHERE clause with an FTS5 prefilter;
+* :func:`compile_sql` — a SQLite WHERE clause: an FTS5 phrase prefilter (optional) and an exact check;
 * :func:`to_elasticsearch` — an Elasticsearch ``bool`` query over a ``wildcard`` field.
 """
 
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeAlias
 
-from fengxiang.textmatch import ASCII_WORD, fold, is_word_char, runs
+from fengxiang.textmatch import fold, is_word_char
 
 __all__ = [
     "And",
@@ -489,23 +489,27 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUALIFIED_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 
 
-def compile_sql(query: Query, *, text_column: str, rowid_column: str, fts_table: str) -> SqlFilter:
+def compile_sql(
+    query: Query, *, text_column: str, rowid_column: str, fts_table: str, prefilter: bool = True
+) -> SqlFilter:
     """The SQLite 3.40 WHERE expression selecting exactly the rows :meth:`Query.matches` accepts.
 
     ``text_column`` (NOT NULL) holds ``fold(text)``; ``fts_table`` is
-    ``fts5(tokens, content='', detail='none', columnsize=0, tokenize='ascii')`` whose rows hold
-    ``index_document(text)`` under the post's rowid. The FTS prefilter narrows the scan; the exact
-    per-term check behind it decides.
+    ``fts5(tokens, content='', detail='full', columnsize=0, tokenize='ascii')`` whose rows hold
+    ``index_document(text)`` (= ``index_document_folded(fold(text))``) under the post's rowid. The
+    FTS prefilter (:func:`fts_match_expression`) narrows the scan; the exact per-term check behind
+    it decides. With ``prefilter=False`` the result is the exact check alone — the better plan when
+    the terms are so common that the FTS candidate set is most of the table.
     """
     _check_identifier(text_column, _QUALIFIED_IDENTIFIER, "text_column")
     _check_identifier(rowid_column, _QUALIFIED_IDENTIFIER, "rowid_column")
     _check_identifier(fts_table, _IDENTIFIER, "fts_table")
     exact, params = _sql_exact(query.root, text_column)
-    fts_match = fts_match_expression(query)
+    fts_match = fts_match_expression(query) if prefilter else None
     if fts_match is None:
         return SqlFilter(exact, params)
-    prefilter = f"{rowid_column} IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH ?)"
-    return SqlFilter(f"{prefilter} AND {exact}", [fts_match, *params])
+    candidates = f"{rowid_column} IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH ?)"
+    return SqlFilter(f"{candidates} AND {exact}", [fts_match, *params])
 
 
 def _check_identifier(name: str, pattern: re.Pattern[str], what: str) -> None:
@@ -554,14 +558,31 @@ def _glob_escape(text: str) -> str:
 def fts_match_expression(query: Query) -> str | None:
     """The FTS5 MATCH string that every matching post's index document satisfies, or None.
 
-    Why it is a superset: take a true match of a term in a folded post. Each ASCII word run of the
-    term is bounded inside the term by non-word characters, and at the term's ends by the boundary
-    rule, so it is a whole ASCII run of the post — an index token. Each other run of the term lies
-    inside one non-ASCII run of the post (run membership is decided per character), so each of its
-    bigrams is one of that run's bigram tokens, and a single character starts either a bigram or the
-    run's last-character token — a prefix query. ANDing a term's pieces keeps that true; an And
-    needs only the children that have a prefilter, an Or needs all of them, and NOT has none,
-    because a missing term tells FTS nothing the exact check does not. None means "scan everything".
+    Each term becomes one phrase of its tokens — its ASCII word runs ``[0-9a-z]+`` and each of its
+    non-ASCII characters, in order — which is how the ``ascii`` tokenizer splits both the term and
+    :func:`~fengxiang.textmatch.index_document` (non-ASCII characters stand alone there because
+    they are spaced). ``小米SU7`` → ``"小 米 su7"``; a term with no tokens (only ASCII punctuation
+    and spaces) has no prefilter.
+
+    Why a term's phrase is a superset of its exact matches: let the folded term ``t`` occur in the
+    folded post ``f`` at ``[p, p + len(t))`` under the boundary rule. Every token of ``f`` that
+    overlaps that window lies wholly inside it and is a token of ``t`` at the same place:
+
+    * a non-ASCII character is a one-character token in both;
+    * an ASCII word run of ``t`` whose neighbours inside ``t`` are non-word characters (non-ASCII
+      characters or ASCII separators such as ``.`` ``-`` ``_`` or space) has the same neighbours
+      in ``f``, so it is a whole run of ``f`` too;
+    * a run that touches an end of ``t`` means ``t`` starts (ends) with a word character, so the
+      boundary rule demands a non-word character or the end of ``f`` beyond it: again a whole run.
+      Where ``t`` starts (ends) with a separator, no run of ``f`` can cross that end either, since
+      the character just inside the window is not a word character (``.nio`` in ``a.nio``: the
+      post's tokens ``a nio``, the term's ``nio``).
+
+    So the term's tokens are consecutive tokens of the post, in order: the phrase matches. ``"``
+    never reaches the phrase (it is a separator, and the query language cannot search for it
+    anyway). Composition keeps the superset: an And needs only the children that have a
+    prefilter, an Or needs all of them, and NOT has none, because a missing term tells FTS nothing
+    the exact check does not. None means "scan everything".
     """
     return _fts(query.root)
 
@@ -569,7 +590,7 @@ def fts_match_expression(query: Query) -> str | None:
 def _fts(node: Node) -> str | None:
     match node:
         case Term(text):
-            return _fts_join("AND", _fts_pieces(text))
+            return _fts_phrase(text)
         case Not():
             return None
         case And(items):
@@ -581,26 +602,24 @@ def _fts(node: Node) -> str | None:
 
 
 def _fts_join(operator: str, parts: list[str]) -> str | None:
+    parts = list(dict.fromkeys(parts))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else "(" + f" {operator} ".join(parts) + ")"
 
 
-def _fts_pieces(text: str) -> list[str]:
-    """FTS5 strings for one term: whole ASCII words, bigrams of other runs, or a one-char prefix."""
-    pieces: list[str] = []
-    for kind, run in runs(text):
-        if kind == ASCII_WORD:
-            pieces.append(_fts_string(run))
-        elif len(run) >= 2:
-            pieces.extend(_fts_string(run[i : i + 2]) for i in range(len(run) - 1))
-        else:
-            pieces.append(_fts_string(run) + "*")
-    return list(dict.fromkeys(pieces))
+# The tokens of the ``ascii`` tokenizer over spaced, folded text (folded text has no upper case).
+_FTS_TOKEN = re.compile(r"[0-9a-z]+|[^\x00-\x7f]")
 
 
-def _fts_string(token: str) -> str:
-    return '"' + token.replace('"', '""') + '"'
+def _fts_phrase(text: str) -> str | None:
+    """One term's FTS5 phrase, or None when the term has no index tokens."""
+    tokens = _FTS_TOKEN.findall(text)
+    if not tokens:
+        return None
+    phrase = " ".join(tokens)
+    assert '"' not in phrase  # tokens are word runs and non-ASCII characters: no quote to escape
+    return f'"{phrase}"'
 
 
 # ----------------------------------------------------------------------------------- Elasticsearch

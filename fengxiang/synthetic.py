@@ -15,14 +15,17 @@ and term rules as the watchlist matcher, so ``brands`` always agrees with :func:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import random
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 
@@ -30,8 +33,11 @@ from fengxiang.textmatch import fold, is_word_char
 
 __all__ = ["BRANDS", "BrandProfile", "demo_watchlist", "generate_mentions", "write_jsonl"]
 
+_T = TypeVar("_T")
+
 BEIJING = timezone(timedelta(hours=8))
 MAX_TEXT = 300
+CHATTER_SHARE = 0.15  # mentions that name no brand
 MIN_TEXT = 20
 
 NEG, NEU, POS = 0, 1, 2
@@ -46,7 +52,7 @@ class BrandProfile:
     """An invented brand: how people name it, what it sells, and how much it is talked about."""
 
     name: str
-    latin: str  # the Latin alias people type, e.g. "QIHANG Q7"
+    latin: str  # the Latin alias people type, as in "QIHANG Q7"
     category: str  # selects the topic phrase bank: car, phone, tea, beauty, delivery
     aliases: tuple[str, ...]  # further watchlist terms besides name and latin
     products: tuple[str, ...]
@@ -66,7 +72,8 @@ class BrandProfile:
         any_term = " OR ".join(self.terms)
         if not self.exclude:
             return any_term
-        return f"({any_term}) AND NOT ({' OR '.join(self.exclude)})"
+        excluded = self.exclude[0] if len(self.exclude) == 1 else f"({' OR '.join(self.exclude)})"
+        return f"({any_term}) AND NOT {excluded}"
 
 
 BRANDS: tuple[BrandProfile, ...] = (
@@ -509,8 +516,8 @@ _TOPIC_BANK: dict[str, dict[tuple[str, int], tuple[str, ...]]] = {
             {b}处理问题挺快的，点个赞。
         """),
         ("compare", NEG): _lines("""
-            同样的问题，{c}十分钟就解决了，{b}拖了一周还没回音。
-            用过{c}再用{b}，差距不是一点半点。
+            同样的售后问题，{c}十分钟就解决了，{b}拖了一周还没回音。
+            用过{c}再用{b}，服务差距不是一点半点。
         """),
         ("compare", NEU): _lines("""
             {b}和{c}最近都在搞周年活动，有人对比过哪家优惠大吗？
@@ -575,6 +582,26 @@ _FEELINGS: dict[int, tuple[str, ...]] = {
         幸福感拉满。
         希望一直保持这个水准。
         已经推荐给家里人了。
+    """),
+}
+
+# Longer first-person passages (brand-free) that make the occasional long post.
+_STORIES: dict[int, tuple[str, ...]] = {
+    NEG: _lines("""
+        上周三下午专门请假去门店处理，排了四十分钟的队，工作人员先说系统故障，又说要等主管，最后让我回家等电话，到现在一个电话都没有。
+        我把聊天记录、付款截图和检测报告都整理好了，前后沟通了{n}次，每次换一个客服，每次都要从头讲一遍，真的身心俱疲。
+        本来是想给家里人一个惊喜，结果闹成这样，周末全家的心情都被搞坏了，这钱花得太憋屈。
+        问了身边几个朋友，居然都遇到过类似的情况，只是大多数人嫌麻烦就算了，我这次不打算忍，该走的流程一步步走。
+    """),
+    NEU: _lines("""
+        整理了一下这两周看到的信息：官方说法、用户反馈和媒体报道各执一词，细节对不上的地方不少，建议大家等权威结论。
+        作为普通消费者，比较关心的是售后政策、价格走势和实际体验这三点，欢迎懂行的朋友在评论区补充。
+        看了{n}个测评视频，结论差别挺大，有说好的也有吐槽的，可能还是要自己去线下体验一下才知道。
+    """),
+    POS: _lines("""
+        上个月陪家人去体验，工作人员全程耐心讲解，没有一点推销的感觉，回来路上家人一直在夸，这种体验真的加分。
+        用了快{n}个月，从一开始的半信半疑到现在主动推荐给同事，细节上能看出是用心在做产品的。
+        原本只是抱着试试看的心态，没想到整体体验超出预期，价格也在能接受的范围里，已经准备回购了。
     """),
 }
 
@@ -718,6 +745,9 @@ _KEYWORD_VOCAB = frozenset(_words("""
     小满 苦菜 梦想 灯光展 晚饭 躺平 爬山 风景 治愈 考研 上岸 面馆 健身 打卡 火锅 电影 航班 延误
     热水器 房东 项目进度 天气 校园招聘 招聘 智能驾驶 用户运营 岗位 交付专员 五险一金 简历 内推
     社会招聘 算法工程师 测试工程师 带节奏 证据 扩散 个例 官方 车门 密封条 服务费 新车 老车主
+    请假 门店 工作人员 系统故障 主管 聊天记录 付款截图 检测报告 惊喜 流程 官方说法 用户反馈 媒体报道
+    权威结论 售后政策 价格走势 实际体验 消费者 测评视频 线下体验 推销 讲解 同事 产品 预期 理性讨论
+    仅供参考 朋友 回复 家里人 推荐 吐槽 心情 差距 无语 折腾 售后问题 服务差距
 """))
 
 _CITIES = ("上海", "北京", "杭州", "成都", "深圳", "广州", "武汉", "南京", "西安", "重庆", "长沙", "苏州",
@@ -745,15 +775,19 @@ class _BrandScanner:
     word boundaries), split into alias hits and exclusion hits so pieces of text can be combined."""
 
     def __init__(self, brands: Sequence[BrandProfile]) -> None:
-        self._terms = [(b.name, tuple(fold(t) for t in b.terms)) for b in brands]
-        self._excludes = [(b.name, tuple(fold(t) for t in b.exclude)) for b in brands]
+        self._terms = [(fold(term), b.name) for b in brands for term in b.terms]
+        self._excludes = [(fold(term), b.name) for b in brands for term in b.exclude]
         self._order = [b.name for b in brands]
         self._brands_cache: dict[tuple[frozenset[str], frozenset[str]], tuple[str, ...]] = {}
+        self._shared_sets: dict[frozenset[str], frozenset[str]] = {}
 
     def scan(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
         """(brands with an alias in the text, brands with an exclusion term in the text)."""
-        folded = fold(text)
-        return _names_with_a_term(folded, self._terms), _names_with_a_term(folded, self._excludes)
+        folded = _fold_for_terms(text)
+        hits = _names_with_a_term(folded, self._terms)
+        blocked = _names_with_a_term(folded, self._excludes)
+        # One object per distinct set: the hot loop then touches a few shared objects, not one per body.
+        return self._shared_sets.setdefault(hits, hits), self._shared_sets.setdefault(blocked, blocked)
 
     def brands(self, hits: frozenset[str], blocked: frozenset[str]) -> tuple[str, ...]:
         """The matching watchlist names, in watchlist order."""
@@ -765,8 +799,33 @@ class _BrandScanner:
         return cached
 
 
-def _names_with_a_term(folded: str, terms_by_name: list[tuple[str, tuple[str, ...]]]) -> frozenset[str]:
-    return frozenset(name for name, terms in terms_by_name if any(_has_term(folded, t) for t in terms))
+_FOLD_SAFE_CHARS: set[str] = set()
+
+
+def _fold_for_terms(text: str) -> str:
+    """Text that holds exactly the term matches of ``fold(text)``, usually without NFKC's cost.
+
+    NFKC dominates the cost of folding, yet it changes nothing a term can match on when every
+    character either folds to itself or folds to a single non-alphanumeric character (full-width
+    punctuation, ideographic space): then lower-casing alone finds the same terms and boundaries.
+    """
+    unknown = set(text).difference(_FOLD_SAFE_CHARS)
+    if unknown:
+        if not all(map(_folds_harmlessly, unknown)):
+            return fold(text)
+        _FOLD_SAFE_CHARS.update(unknown)
+    return text.lower()
+
+
+def _folds_harmlessly(char: str) -> bool:
+    if unicodedata.combining(char) or unicodedata.category(char) == "Cf":  # composes, or zero-width
+        return False
+    folded = unicodedata.normalize("NFKC", char)
+    return folded == char or (len(folded) == 1 and not folded.isalnum() and not char.isalnum())
+
+
+def _names_with_a_term(folded: str, terms: list[tuple[str, str]]) -> frozenset[str]:
+    return frozenset([name for term, name in terms if term in folded and _has_term(folded, term)])
 
 
 def _has_term(folded: str, term: str) -> bool:
@@ -798,8 +857,9 @@ def _template_keywords(template: str) -> tuple[str, ...]:
     return cached
 
 
-# simhash without a per-bit Python loop: each 64-bit feature hash becomes 64 byte lanes (0 or 1),
-# weighted lanes are summed as one big integer, and a bias pushes lanes above half the weight past 127.
+# simhash without a per-bit Python loop: each feature's 64-bit hash becomes 64 byte lanes (0 or 1),
+# the lanes of all features are summed as one big integer, and a bias pushes every lane holding more
+# than half the votes past 127, so its top bit is the simhash bit.
 _BITS_TO_LANES = bytes.maketrans(b"01", b"\x00\x01")
 _LANE_TOP_BIT = bytes(48 + (value >= 128) for value in range(256))  # lane byte -> ASCII "0"/"1"
 _ONE_PER_LANE = int.from_bytes(b"\x01" * 64, "big")
@@ -809,22 +869,36 @@ def _stable_hash64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
-def _simhash(features: Iterable[tuple[str, int]]) -> int:
-    """64-bit simhash of weighted features (total weight must stay below 128)."""
-    lanes_total = 0
-    weight_total = 0
-    for text, weight in features:
-        bits = format(_stable_hash64(text), "064b").encode().translate(_BITS_TO_LANES)
-        lanes_total += int.from_bytes(bits, "big") * weight
-        weight_total += weight
-    biased = lanes_total + (127 - weight_total // 2) * _ONE_PER_LANE
-    return int(biased.to_bytes(64, "big").translate(_LANE_TOP_BIT), 2)
+class _SimHasher:
+    """64-bit simhash of a body's sentences, with features remembered: template text repeats."""
+
+    def __init__(self) -> None:
+        self._lanes: dict[str, int] = {}
+
+    def __call__(self, sentences: Iterable[str]) -> int:
+        features = _shingles(sentences)
+        assert len(features) < 256, "more votes than a byte lane holds"
+        lanes_total = sum(map(self._feature_lanes, features))
+        biased = lanes_total + (127 - len(features) // 2) * _ONE_PER_LANE
+        return int(biased.to_bytes(64, "big").translate(_LANE_TOP_BIT), 2)
+
+    def _feature_lanes(self, feature: str) -> int:
+        lanes = self._lanes.get(feature)
+        if lanes is None:
+            bits = format(_stable_hash64(feature), "064b").encode().translate(_BITS_TO_LANES)
+            lanes = self._lanes[feature] = int.from_bytes(bits, "big")
+        return lanes
+
+
+def _shingles(sentences: Iterable[str], size: int = 6) -> list[str]:
+    """simhash features: each sentence cut into pieces of `size` characters."""
+    return [sentence[i : i + size] for sentence in sentences for i in range(0, len(sentence), size)]
 
 
 # ----------------------------------------------------------------------------------- text pools
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # treated as immutable; not frozen because frozen init is slow
 class _Body:
     """A pooled post body with its analysis precomputed."""
 
@@ -852,6 +926,7 @@ class _TextFactory:
     def __init__(self, rng: random.Random, scanner: _BrandScanner) -> None:
         self.rng = rng
         self.scanner = scanner
+        self.simhash = _SimHasher()
         longest_prefix = max(map(len, _flatten(_PREFIXES.values())))
         self.max_body = MAX_TEXT - longest_prefix - max(map(len, _flatten(_TAILS.values())))
 
@@ -864,13 +939,12 @@ class _TextFactory:
         while len(sentences) > 1 and sum(map(len, sentences)) > self.max_body - 12:
             sentences.pop()
             templates = templates[: len(sentences)]
-        emoticons = "".join(self.rng.sample(_EMOTICONS[label], self.rng.choice((0, 1, 1, 2))))
+        emoticons = _pick_emoticons(self.rng, label)
         text = "".join(sentences) + emoticons
         if text[-1].isalnum():  # bodies end in punctuation so no term can run across an affix
             text += "。"
         keywords = dict.fromkeys(word for template in templates for word in _template_keywords(template))
         hits, blocked = self.scanner.scan(text)
-        features = [(sentence, 1 + min(len(sentence) // 15, 4)) for sentence in sentences]
         return _Body(
             text=text,
             label=label,
@@ -879,7 +953,7 @@ class _TextFactory:
             hits=hits,
             blocked=blocked,
             brands=self.scanner.brands(hits, blocked),
-            simhash=_simhash(features),
+            simhash=self.simhash(sentences),
         )
 
 
@@ -934,12 +1008,16 @@ def _flatten(groups: Iterable[Iterable[str]]) -> list[str]:
 
 
 def _sentiment_probs(rng: random.Random, label: int) -> tuple[float, float, float]:
-    """Model-like probabilities (4 decimals, summing to 1) whose argmax is the label."""
-    top = round(0.5 + 0.48 * rng.random() ** 0.6, 4)
-    first_other = round((1 - top) * rng.random(), 4)
-    others = iter((first_other, round(1 - top - first_other, 4)))
-    negative, neutral, positive = (top if index == label else next(others) for index in range(3))
+    """Model-like probabilities (3 decimals, summing to 1) whose argmax is the label."""
+    top = int(500 + 480 * rng.random() ** 0.6)  # in thousandths
+    first_other = int((1000 - top) * rng.random())
+    others = iter((first_other, 1000 - top - first_other))
+    negative, neutral, positive = (_THOUSANDTHS[top if i == label else next(others)] for i in range(3))
     return negative, neutral, positive
+
+
+# Shared float objects: a thousand of them stay in cache while a million mentions are assembled.
+_THOUSANDTHS = tuple(round(i / 1000, 3) for i in range(1001))
 
 
 _AT_NAMES = ("小鹿爱喝茶", "橘子不加糖", "夜猫子阿May", "认真生活的土豆", "追风的小李", "沪漂打工人",
@@ -972,27 +1050,26 @@ class _BodyPools:
                 self.regular[key] = [self._brand_body(brand, label) for _ in range(pool_size)]
                 self.news[key] = [self._news_body(brand, label) for _ in range(max(4, pool_size // 20))]
         self.recruitment = [self._from_bank(_RECRUITMENT_BANK, NEU, BIG_BRAND) for _ in range(12)]
-        self.chatter = [self._chatter_body() for _ in range(max(30, round(size * 0.15)))]
+        self.chatter = [self._chatter_body() for _ in range(max(30, round(size * CHATTER_SHARE)))]
         self.incident = [self._incident_body() for _ in range(max(40, size // 40))]
         self.incident_news = [self._from_bank(_INCIDENT_NEWS, NEG, BIG_BRAND, product=INCIDENT_PRODUCT)
                               for _ in range(12)]
         self.wave = self._wave_body()
 
     def _brand_body(self, brand: BrandProfile, label: int) -> _Body:
+        """A lead sentence naming the brand, then details and feelings about one topic."""
         rng = self.rng
-        topic = _pick_weighted(rng, _TOPIC_WEIGHTS[label])
-        bank = _topic_templates(brand.category, topic, label) or _topic_templates("any", "question", NEU)
-        leads = [t for t in bank if "{b}" in t] or list(_topic_templates("any", "question", NEU))
-        lead = rng.choice(leads)
-        details = [t for t in bank if t != lead]
-        detail_count = rng.choices((0, 1, 2, 4), weights=(25, 45, 20, 10))[0]  # some long posts
-        templates = [lead]
+        topic = _pick(rng, _TOPIC_TABLES[label])
+        leads, details = _leads_and_details(brand.category, topic, label)
+        templates = [_pick(rng, leads)]
+        detail_count = _pick(rng, _DETAIL_COUNTS)
+        if detail_count >= 4:  # a long post tells a story
+            templates.extend(rng.sample(_STORIES[label], 2))
         for _ in range(detail_count):
             pool = details if details and rng.random() < 0.5 else _FEELINGS[label]
-            templates.append(rng.choice(pool))
-        if len(set(templates)) < len(templates):
-            templates = list(dict.fromkeys(templates))
-        return self._ensure_keywords(templates, label, brand, _FEELINGS[label])
+            templates.append(_pick(rng, pool))
+        more = details + _FEELINGS[label]
+        return self._ensure_keywords(list(dict.fromkeys(templates)), label, brand, more)
 
     def _news_body(self, brand: BrandProfile, label: int) -> _Body:
         return self._from_bank(_NEWS_BANK[label], label, brand)
@@ -1001,8 +1078,8 @@ class _BodyPools:
         rng = self.rng
         if rng.random() < 0.04:  # job ads: they name the big brand, yet its query excludes them
             return rng.choice(self.recruitment)
-        label = rng.choices((NEG, NEU, POS), weights=(3, 4, 3))[0]
-        templates = rng.sample(_CHATTER[label], rng.choice((1, 2, 2, 3)))
+        label = _pick(rng, _CHATTER_LABELS)
+        templates = rng.sample(_CHATTER[label], _pick(rng, (1, 2, 2, 3)))
         return self._ensure_keywords(templates, label, None, _CHATTER[label])
 
     def _incident_body(self) -> _Body:
@@ -1037,12 +1114,12 @@ class _BodyPools:
         return _Body(
             text=_WAVE_TEXT,
             label=POS,
-            probs=(0.0214, 0.0671, 0.9115),
+            probs=(_THOUSANDTHS[21], _THOUSANDTHS[67], _THOUSANDTHS[912]),
             keywords=_template_keywords(_WAVE_TEXT)[:6],
             hits=hits,
             blocked=blocked,
             brands=self.factory.scanner.brands(hits, blocked),
-            simhash=_simhash([(_WAVE_TEXT, 1)]),
+            simhash=self.factory.simhash([_WAVE_TEXT]),
         )
 
 
@@ -1050,21 +1127,50 @@ def _keyword_count(templates: Iterable[str]) -> int:
     return len({word for template in templates for word in _template_keywords(template)})
 
 
-def _topic_templates(category: str, topic: str, label: int) -> tuple[str, ...]:
-    return _TOPIC_BANK[category].get((topic, label), ()) + _TOPIC_BANK["any"].get((topic, label), ())
+@functools.cache
+def _leads_and_details(category: str, topic: str, label: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Templates for a topic: leads name the brand ({b}); any template can follow as a detail."""
+    key = (topic, label)
+    bank = _TOPIC_BANK[category].get(key, ()) + _TOPIC_BANK["any"].get(key, ())
+    leads = tuple(t for t in bank if "{b}" in t)
+    if not leads:  # a category without this topic: ask about the brand instead
+        return _leads_and_details("any", "question", NEU)
+    return leads, bank
 
 
-def _pick_weighted(rng: random.Random, weighted: Sequence[tuple[str, int]]) -> str:
-    return rng.choices([item for item, _ in weighted], weights=[w for _, w in weighted])[0]
+def _pick(rng: random.Random, items: Sequence[_T]) -> _T:
+    """rng.choice without its overhead (this runs hundreds of thousands of times)."""
+    return items[int(rng.random() * len(items))]
+
+
+def _pick_emoticons(rng: random.Random, label: int) -> str:
+    emoticons = _EMOTICONS[label]
+    return "".join(_pick(rng, emoticons) for _ in range(_pick(rng, (0, 1, 1, 2))))
+
+
+_TOPIC_TABLES = {label: _weighted_table(weights, size=100) for label, weights in _TOPIC_WEIGHTS.items()}
+_DETAIL_COUNTS = _weighted_table([(0, 25), (1, 45), (2, 20), (4, 10)], size=100)  # some long posts
+_CHATTER_LABELS = _weighted_table([(NEG, 3), (NEU, 4), (POS, 3)], size=10)
 
 
 # --------------------------------------------------------------------------------------- authors
 
-PLATFORMS = ("weibo", "xiaohongshu", "bilibili", "zhihu", "news")
-_PLATFORM_WEIGHTS = (("weibo", 0.84), ("xiaohongshu", 0.07), ("bilibili", 0.05), ("zhihu", 0.04))
+# Regular users' home platforms; news sites get their own outlets.
+_PLATFORM_TABLE = _weighted_table([("weibo", 84), ("xiaohongshu", 7), ("bilibili", 5), ("zhihu", 4)])
+_ZIPF_EXPONENT = 2.2  # author index = pool size * random() ** exponent: a few users post a lot
 
 
-@dataclass(frozen=True, slots=True)
+# platform: (mention id prefix, url head, url tail) — shared strings, one set per platform
+_ID_AND_URL_SHAPES = {
+    "weibo": ("weibo:", "https://m.weibo.cn/detail/", ""),
+    "xiaohongshu": ("xiaohongshu:", "https://www.xiaohongshu.com/explore/", ""),
+    "bilibili": ("bilibili:", "https://t.bilibili.com/", ""),
+    "zhihu": ("zhihu:", "https://www.zhihu.com/pin/", ""),
+    "news": ("news:", "https://news.example.com/a/", ".html"),
+}
+
+
+@dataclass(slots=True)  # not frozen: frozen dataclasses are slow to build, and we build 100k+ of these
 class _Author:
     platform: str
     record: dict  # the mention's `author` object; copied per mention
@@ -1072,6 +1178,14 @@ class _Author:
     hits: frozenset[str]  # brands named by the nickname itself (shows up in //@name: chains)
     engagement: float  # typical likes per post, grows with followers
     focus: int  # brand index a 大V mostly posts about, -1 for any
+    on_weibo: bool = field(init=False)
+    id_prefix: str = field(init=False)  # mention ids and urls on the author's platform
+    url_head: str = field(init=False)
+    url_tail: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.on_weibo = self.platform == "weibo"
+        self.id_prefix, self.url_head, self.url_tail = _ID_AND_URL_SHAPES[self.platform]
 
 
 # (name, followers, verified_type, focus brand index or -1, platform)
@@ -1101,6 +1215,12 @@ _BIG_ACCOUNTS = (
 _NEWS_OUTLETS = ("云江晨报网", "潮汐财经网", "消费观察网", "科技前哨网", "汽车周刊网", "新消费日报网")
 
 
+def _spread_unique_ids(rng: random.Random, count: int) -> Iterator[int]:
+    """Unique 10-digit user ids spread over the id space: one random id inside each equal stride."""
+    stride = 8_000_000_000 // max(count, 1)
+    return (1_000_000_000 + index * stride + int(rng.random() * stride) for index in range(count))
+
+
 def _is_official(author: _Author) -> bool:
     return author.record["verified_type"] == 2  # enterprise accounts: the brands themselves
 
@@ -1112,8 +1232,9 @@ class _AuthorPools:
         self.rng = rng
         self.scanner = scanner
         self._taken: set[str] = set()
-        self._ids = iter(rng.sample(range(1_000_000_000, 7_999_999_999), size + bots + 64))
-        self.big = [self._big(*spec) for spec in _BIG_ACCOUNTS]
+        self._ids = _spread_unique_ids(rng, size + bots + 64)
+        self.big = [self._make(name, platform, followers, verified_type, focus)
+                    for name, followers, verified_type, focus, platform in _BIG_ACCOUNTS]
         self.news = [self._make(name, "news", rng.randint(50_000, 900_000), 3) for name in _NEWS_OUTLETS]
         self.regular = [self._regular() for _ in range(size)]
         self.bots = [self._bot() for _ in range(bots)]
@@ -1129,16 +1250,13 @@ class _AuthorPools:
         key = f"{number:024x}" if platform == "xiaohongshu" else str(number)
         hits, blocked = (frozenset(), frozenset()) if known_brand_free else self.scanner.scan(name)
         assert not blocked, f"author names must not hold exclusion terms: {name}"
-        record = {"id": f"{platform}:{key}", "name": name, "followers": followers,
+        record = {"id": platform + ":" + key, "name": name, "followers": followers,
                   "verified": verified_type >= 0, "verified_type": verified_type}
         return _Author(platform, record, name, hits, 0.02 * followers**0.8, focus)
 
-    def _big(self, name: str, followers: int, verified_type: int, focus: int, platform: str) -> _Author:
-        return self._make(name, platform, followers, verified_type, focus)
-
     def _regular(self) -> _Author:
         rng = self.rng
-        followers = min(int(rng.lognormvariate(4.6, 1.7)), 900_000)  # most < 1000, a long tail
+        followers = min(int(math.exp(rng.gauss(4.6, 1.7))), 900_000)  # lognormal: most < 1000, a long tail
         if followers >= 50_000:
             verified = rng.random() < 0.6
         else:
@@ -1151,10 +1269,11 @@ class _AuthorPools:
         # Bases are checked brand-free; a number suffix cannot complete a term, as no base ends in
         # the letters that start a term's trailing model number (启航Q7, 星河X5 ...).
         rng = self.rng
+        bases = _safe_nicknames()
         while True:
-            name = rng.choice(_SAFE_NICKNAMES)
+            name = _pick(rng, bases)
             if name in self._taken or rng.random() < 0.5:
-                name += rng.choice(("", "_", "-")) + str(rng.randint(1, 9999))
+                name += rng.choice(("", "_", "-")) + str(int(rng.random() * 9999) + 1)
             if name not in self._taken:
                 return name
 
@@ -1166,19 +1285,15 @@ class _AuthorPools:
     def pick_regular(self) -> _Author:
         # Zipf-like: low indexes are drawn far more often, so a few users post a lot.
         regular = self.regular
-        return regular[int(len(regular) * self.rng.random() ** 2.2)]
+        return regular[int(len(regular) * self.rng.random() ** _ZIPF_EXPONENT)]
 
 
-_PLATFORM_TABLE = _weighted_table(_PLATFORM_WEIGHTS)
-
-
-def _nickname_bases() -> tuple[str, ...]:
+@functools.cache
+def _safe_nicknames() -> tuple[str, ...]:
+    """Every head + tail nickname that names no brand (启航车主 is fine, 启航汽车 would not be)."""
     scanner = _BrandScanner(BRANDS)
     names = (head + tail for head in _NAME_HEADS for tail in _NAME_TAILS)
     return tuple(name for name in names if scanner.scan(name) == (frozenset(), frozenset()))
-
-
-_SAFE_NICKNAMES = _nickname_bases()
 
 
 # -------------------------------------------------------------------------------------- timeline
@@ -1187,7 +1302,7 @@ _SAFE_NICKNAMES = _nickname_bases()
 _HOURLY_RHYTHM = (0.55, 0.35, 0.2, 0.12, 0.1, 0.12, 0.25, 0.5, 0.8, 0.9, 0.95, 1.1,
                   1.35, 1.25, 0.95, 0.9, 0.9, 1.0, 1.1, 1.25, 1.45, 1.5, 1.3, 0.9)
 _MEAN_RHYTHM = sum(_HOURLY_RHYTHM) / 24
-_MINUTE_SECOND = tuple(f"{minute:02d}:{second:02d}" for minute in range(60) for second in range(60))
+_MINUTE_SECOND_OFFSET = tuple(f"{second // 60:02d}:{second % 60:02d}+08:00" for second in range(3600))
 
 BURST_PEAK = 3.0  # incident posts per hour at the peak, relative to an average hour's whole volume
 BURST_RISE_HOURS = 3
@@ -1199,7 +1314,8 @@ BURST_LENGTH_HOURS = 72
 class _Slot:
     """One clock hour of the range: how many mentions, and which share are burst or wave posts."""
 
-    prefix: str  # "2025-06-01T13:" — created_at is prefix + "MM:SS" + "+08:00"
+    hour: int  # hours since the start of the range
+    prefix: str  # "2025-06-01T13:" — created_at is prefix + "MM:SS+08:00"
     first_second: int
     last_second: int  # exclusive
     count: int
@@ -1226,92 +1342,103 @@ def _burst_weight(hours_since_start: float) -> float:
 def _timeline(count: int, end: datetime, days: float, wave_posts: int) -> list[_Slot]:
     """Split [end - days, end) into clock hours and share `count` mentions among them."""
     start = end - timedelta(days=days)
+    hours, spans = _clock_hours(start, end)
+    # The incident breaks a few days before the end; the 水军 answer it about a day later.
+    burst_start = (end - timedelta(days=min(4.0, days / 2))).replace(minute=0, second=0)
+    normal = [_HOURLY_RHYTHM[hour.hour] / _MEAN_RHYTHM * (hi - lo) / 3600
+              for hour, (lo, hi) in zip(hours, spans, strict=True)]
+    burst = [_burst_weight((hour - burst_start).total_seconds() / 3600) * weight
+             for hour, weight in zip(hours, normal, strict=True)]
+    wave = [0.0] * len(hours)
+    wave_index = min(int((burst_start - hours[0]).total_seconds() // 3600) + 30, len(hours) - 1)
+    wave[wave_index] = sum(normal) * wave_posts / count  # worth `wave_posts` mentions
+
+    weights = [n + b + w for n, b, w in zip(normal, burst, wave, strict=True)]
+    slots = []
+    for index, slot_count in enumerate(_apportion(count, weights)):
+        if slot_count:
+            lo, hi = spans[index]
+            weight = weights[index]
+            prefix = hours[index].strftime("%Y-%m-%dT%H:")
+            shares = (wave[index] / weight, (wave[index] + burst[index]) / weight)
+            slots.append(_Slot(index, prefix, lo, hi, slot_count, *shares))
+    return slots
+
+
+def _clock_hours(start: datetime, end: datetime) -> tuple[list[datetime], list[tuple[int, int]]]:
+    """The clock hours that overlap [start, end), each with its covered seconds [lo, hi)."""
     first_hour = start.replace(minute=0, second=0)
     hour_count = math.ceil((end - first_hour).total_seconds() / 3600)
-    burst_start = (end - timedelta(days=min(4.0, days / 2))).replace(minute=0, second=0)
-    wave_hour = burst_start + timedelta(hours=30)
+    hours = [first_hour + timedelta(hours=index) for index in range(hour_count)]
+    spans = [(max(0, int((start - hour).total_seconds())), min(3600, int((end - hour).total_seconds())))
+             for hour in hours]
+    return hours, spans
 
-    spans, weights = [], []
-    for index in range(hour_count):
-        hour = first_hour + timedelta(hours=index)
-        lo = max(0, int((start - hour).total_seconds()))
-        hi = min(3600, int((end - hour).total_seconds()))
-        normal = _HOURLY_RHYTHM[hour.hour] / _MEAN_RHYTHM * (hi - lo) / 3600
-        burst = _burst_weight((hour - burst_start).total_seconds() / 3600) * normal
-        spans.append((hour, lo, hi))
-        weights.append((normal, burst))
-    # The wave hour gets extra weight worth `wave_posts` mentions on top of its normal volume.
-    wave_weight = sum(normal for normal, _ in weights) * wave_posts / count
 
-    total = sum(normal + burst for normal, burst in weights) + wave_weight
-    slots, cumulative, allocated = [], 0.0, 0
-    for (hour, lo, hi), (normal, burst) in zip(spans, weights, strict=True):
-        wave = wave_weight if hour == wave_hour else 0.0
-        cumulative += normal + burst + wave
-        slot_count = round(count * cumulative / total) - allocated
-        allocated += slot_count
-        if slot_count <= 0 or hi <= lo:
-            continue
-        slot_weight = normal + burst + wave
-        slots.append(_Slot(hour.strftime("%Y-%m-%dT%H:"), lo, hi, slot_count, wave / slot_weight,
-                           (wave + burst) / slot_weight))
-    return slots
+def _apportion(count: int, weights: Sequence[float]) -> list[int]:
+    """Whole numbers proportional to `weights` that add up to exactly `count`."""
+    total = sum(weights)
+    counts, cumulative, allocated = [], 0.0, 0
+    for weight in weights:
+        cumulative += weight
+        share = count if cumulative >= total else round(count * cumulative / total)
+        counts.append(share - allocated)
+        allocated = share
+    return counts
 
 
 # ------------------------------------------------------------------------------------- assembly
 
-_URL_SHAPES = {
-    "weibo": ("https://m.weibo.cn/detail/", ""),
-    "xiaohongshu": ("https://www.xiaohongshu.com/explore/", ""),
-    "bilibili": ("https://t.bilibili.com/", ""),
-    "zhihu": ("https://www.zhihu.com/pin/", ""),
-    "news": ("https://news.example.com/a/", ".html"),
-}
 _ID_BASE = 4_900_000_000_000_000  # 16-digit ids that grow with time, like Weibo mids
 _REPOST_SHARE = 0.12
+_REPOST_WINDOW_HOURS = 48  # people repost what is fresh
 _RING = 256  # recent posts that reposts choose a parent from
+_POPULAR_FOLLOWERS = 10_000  # reposts prefer parents from accounts at least this big
+_MAX_BODIES = 20_000  # pooled bodies (count / 10 up to this); prefixes and tails vary each reuse
 
-
-@dataclass(frozen=True, slots=True)
-class _Posted:
-    """What a later repost needs to know about an earlier mention."""
-
-    id: str
-    author: _Author
-    text: str
-    hits: frozenset[str]
-    blocked: frozenset[str]
-    body: _Body
+# What a later repost needs to know about an earlier weibo mention (a plain tuple: made per mention):
+# (id, text, author, body, brand hits, brand exclusions, hour posted)
+_Posted = tuple[str, str, _Author, _Body, frozenset[str], frozenset[str], int]
 
 
 class _Assembler:
-    """Turns pooled parts into mention dicts, one cheap step at a time."""
+    """Turns pooled parts into mention dicts. This is the hot path: a few random() draws, lookups
+    and concatenations per mention, no text analysis."""
 
     def __init__(self, rng: random.Random, count: int, analysed: bool) -> None:
         self.rng = rng
+        self.random = rng.random
         self.analysed = analysed
         self.scanner = _BrandScanner(BRANDS)
-        self.bodies = _BodyPools(rng, self.scanner, min(max(count // 5, 600), 40_000))
-        wave_posts = min(2000, max(15, count // 400), count // 10)
-        self.wave_posts = wave_posts
-        self.authors = _AuthorPools(rng, self.scanner, max(20, count // 7), max(10, wave_posts * 2 // 3))
-        self.big_share = max(0.002, min(0.02, 30 / max(count, 1)))
-        self.news_share = 0.02
-        self.topic_table = self._topic_table()
-        self.prefixes = {p: [self._affix(t, opens_text=True) for t in texts] for p, texts in _PREFIXES.items()}
-        self.tails = {label: [self._affix(text) for text in texts] for label, texts in _TAILS.items()}
+        self.bodies = _BodyPools(rng, self.scanner, min(max(count // 10, 600), _MAX_BODIES))
+        self.wave_posts = min(2000, max(15, count // 400), count // 10)
+        bots = max(20, self.wave_posts * 2)  # throwaway accounts: most post the script once
+        self.authors = _AuthorPools(rng, self.scanner, max(20, count // 8), bots)
+        self.big_share = max(0.002, min(0.02, 30 / max(count, 1)))  # a few 大V posts per brand even in demos
+        self.special_share = self.big_share + 0.02  # 大V posts, then news-site reports
+        self.everyday = self._everyday_bodies()
+        self.prefixes = {key: [self._affix(t, opens_text=True) for t in ts] for key, ts in _PREFIXES.items()}
+        self.tails = {label: [self._affix(t) for t in texts] for label, texts in _TAILS.items()}
         self.comments = {label: [self._affix(t) for t in texts] for label, texts in _REPOST_COMMENTS.items()}
         self.recent: list[_Posted] = []
         self.popular: list[_Posted] = []
         self.hot: list[_Posted] = []  # the incident's viral post and its reposts
+        self.newest: _Posted | None = None
         self.sequence = 0
+        self.hour = 0  # the slot being filled, set by the caller
 
-    def _topic_table(self) -> list[list[_Body]]:
-        entries: list[tuple[object, float]] = [(self.bodies.chatter, 0.15)]
+    def _everyday_bodies(self) -> list[_Body]:
+        """All everyday bodies in one list, each pool repeated to its share of the volume."""
+        entries: list[tuple[list[_Body], float]] = [(self.bodies.chatter, CHATTER_SHARE)]
         for brand_index, brand in enumerate(BRANDS):
             for label, label_share in enumerate(brand.sentiment_mix):
                 entries.append((self.bodies.regular[(brand_index, label)], brand.share * label_share))
-        return _weighted_table(entries, size=4000)
+        total = sum(len(pool) for pool, _ in entries)
+        flat: list[_Body] = []
+        for pool, share in entries:
+            copies = share * total / len(pool)  # ~1, except for pools padded to a minimum size
+            flat.extend(pool[int(index / copies)] for index in range(round(copies * len(pool))))
+        return flat
 
     def _affix(self, text: str, *, opens_text: bool = False) -> _Affix:
         hits, blocked = self.scanner.scan(text)
@@ -1323,44 +1450,27 @@ class _Assembler:
     # -- the kinds of mention
 
     def regular(self, created_at: str) -> dict:
-        rng = self.rng
-        draw = rng.random()
-        if draw < self.big_share:
-            return self.big_account_post(created_at, incident=False)
-        if draw < self.big_share + self.news_share:
-            author = self.authors.news[int(rng.random() * len(self.authors.news))]
-            pool = self.bodies.news[(self._pick_brand_index(), rng.choice((NEG, NEU, NEU, POS)))]
-            return self.original(author, pool[int(rng.random() * len(pool))], created_at)
+        """An everyday mention: mostly a regular user's post or repost, sometimes a 大V or a news site."""
+        random = self.random
+        draw = random()
+        if draw < self.special_share:
+            if draw < self.big_share:
+                return self.big_account_post(created_at)
+            return self.news_report(created_at)
         author = self.authors.pick_regular()
-        if author.platform == "weibo" and self.recent and rng.random() < _REPOST_SHARE:
+        if author.on_weibo and random() < _REPOST_SHARE and self.recent:
             return self.repost(author, created_at)
-        pool = self.topic_table[int(rng.random() * len(self.topic_table))]
-        return self.original(author, pool[int(rng.random() * len(pool))], created_at)
+        everyday = self.everyday
+        return self.original(author, everyday[int(random() * len(everyday))], created_at)
 
-    def incident(self, created_at: str) -> dict:
+    def news_report(self, created_at: str) -> dict:
         rng = self.rng
-        if not self.hot:  # the incident breaks with one 大V post that everybody reposts
-            return self.big_account_post(created_at, incident=True, viral=True)
-        if rng.random() < 0.03:
-            return self.big_account_post(created_at, incident=True)
-        author = self.authors.pick_regular()
-        if author.platform == "weibo" and rng.random() < 0.3:
-            return self.repost(author, created_at, parents=self.hot)
-        pool = self.bodies.incident
-        return self.original(author, pool[int(rng.random() * len(pool))], created_at)
+        author = rng.choice(self.authors.news)
+        pool = self.bodies.news[(_pick_brand_index(rng), rng.choice((NEG, NEU, NEU, POS)))]
+        return self.original(author, rng.choice(pool), created_at)
 
-    def wave(self, created_at: str) -> dict:
-        bots = self.authors.bots
-        author = bots[int(self.rng.random() * len(bots))]
-        ending = _WAVE_ENDINGS[int(self.rng.random() * len(_WAVE_ENDINGS))]
-        return self.original(author, self.bodies.wave, created_at, text=_WAVE_TEXT + ending)
-
-    def big_account_post(self, created_at: str, *, incident: bool, viral: bool = False) -> dict:
+    def big_account_post(self, created_at: str) -> dict:
         rng = self.rng
-        if incident:
-            author = rng.choice(self.authors.incident_reporters)
-            body = rng.choice(self.bodies.incident_news)
-            return self.original(author, body, created_at, boost=30.0 if viral else 3.0, viral=viral)
         author = rng.choice(self.authors.big)
         brand_index = author.focus if author.focus >= 0 else rng.randrange(len(BRANDS))
         label = rng.choice((NEU, POS) if _is_official(author) else (NEG, NEU, NEU, POS))
@@ -1368,102 +1478,127 @@ class _Assembler:
         pools = self.bodies.news if is_media else self.bodies.regular
         return self.original(author, rng.choice(pools[(brand_index, label)]), created_at, boost=3.0)
 
-    def _pick_brand_index(self) -> int:
-        return _BRAND_INDEX_TABLE[int(self.rng.random() * len(_BRAND_INDEX_TABLE))]
+    def incident(self, created_at: str) -> dict:
+        """A post of the big brand's incident: the viral 大V post first, then complaints and reposts."""
+        rng = self.rng
+        if not self.hot or rng.random() < 0.03:
+            author = rng.choice(self.authors.incident_reporters)
+            viral = not self.hot
+            body = rng.choice(self.bodies.incident_news)
+            return self.original(author, body, created_at, boost=30.0 if viral else 3.0, viral=viral)
+        author = self.authors.pick_regular()
+        if author.on_weibo and rng.random() < 0.3:
+            return self.repost(author, created_at, parents=self.hot)
+        return self.original(author, rng.choice(self.bodies.incident), created_at)
+
+    def wave(self, created_at: str) -> dict:
+        """A 水军 post: the same script from a throwaway account, with a tiny variation at the end."""
+        author = self.rng.choice(self.authors.bots)
+        ending = self.rng.choice(_WAVE_ENDINGS)
+        return self.original(author, self.bodies.wave, created_at, text=_WAVE_TEXT + ending)
 
     # -- building blocks
 
-    def original(self, author: _Author, body: _Body, created_at: str, *, text: str | None = None,
-                 boost: float = 1.0, viral: bool = False) -> dict:
-        rng = self.rng
+    def original(
+        self, author: _Author, body: _Body, created_at: str, *, text: str | None = None,
+        boost: float = 1.0, viral: bool = False,
+    ) -> dict:
+        random = self.random
         flips = 0
         if text is None:
             prefixes = self.prefixes[author.platform]
-            prefix = prefixes[int(rng.random() * len(prefixes))]
+            prefix = prefixes[int(random() * len(prefixes))]
             tails = self.tails[body.label]
-            tail = tails[int(rng.random() * len(tails))]
+            tail = tails[int(random() * len(tails))]
             text = prefix.text + body.text + tail.text
             flips = prefix.flip ^ tail.flip
-        mention = self._mention(author, text, created_at, body, boost)
+        mention = self._mention(author, text, created_at, body.label, boost)
         if self.analysed:
-            self._analyse(mention, body, body.brands, flips)
-        if author.platform == "weibo":
-            self._remember(_Posted(mention["id"], author, text, body.hits, body.blocked, body), author, viral)
+            _analyse(mention, body, body.brands, flips)
+        if author.on_weibo:
+            posted = (mention["id"], text, author, body, body.hits, body.blocked, self.hour)
+            self._remember(posted, author, viral)
         return mention
 
     def repost(self, author: _Author, created_at: str, parents: list[_Posted] | None = None) -> dict:
-        rng = self.rng
+        """A Weibo repost: comment//@parent_author:parent_text, tagged like the text it quotes."""
+        random = self.random
         if parents is None:
-            parents = self.popular if self.popular and rng.random() < 0.6 else self.recent
-        parent = parents[int(rng.random() * len(parents))]
-        body = parent.body
+            parents = self.popular if self.popular and random() < 0.6 else self.recent
+        parent = parents[int(random() * len(parents))]
+        if self.hour - parent[-1] > _REPOST_WINDOW_HOURS:  # a quiet feed: quote the newest post instead
+            parent = self.newest or parent
+        parent_id, parent_text, parent_author, body, parent_hits, blocked, parent_hour = parent
         comments = self.comments[body.label]
-        comment = comments[int(rng.random() * len(comments))]
-        text = f"{comment.text}//@{parent.author.name}:{parent.text}"
-        if len(text) > MAX_TEXT:  # too long to quote: post an original instead
-            pool = self.topic_table[int(rng.random() * len(self.topic_table))]
-            return self.original(author, pool[int(rng.random() * len(pool))], created_at)
-        hits = parent.hits | parent.author.hits
-        mention = self._mention(author, text, created_at, body, 1.0)
-        mention["parent_id"] = parent.id
+        comment = comments[int(random() * len(comments))]
+        text = comment.text + "//@" + parent_author.name + ":" + parent_text
+        if len(text) > MAX_TEXT or self.hour - parent_hour > _REPOST_WINDOW_HOURS:
+            return self.original(author, _pick(self.rng, self.everyday), created_at)  # nothing to quote
+        hits = parent_hits | parent_author.hits  # the quoted name can name a brand (official accounts)
+        mention = self._mention(author, text, created_at, body.label, 1.0)
+        mention["parent_id"] = parent_id
         if self.analysed:
-            self._analyse(mention, body, self.scanner.brands(hits, parent.blocked), comment.flip)
-        self._remember(_Posted(mention["id"], author, text, hits, parent.blocked, body), author,
-                       parents is self.hot)
+            _analyse(mention, body, self.scanner.brands(hits, blocked), comment.flip)
+        posted = (mention["id"], text, author, body, hits, blocked, self.hour)
+        self._remember(posted, author, parents is self.hot)
         return mention
 
-    def _mention(self, author: _Author, text: str, created_at: str, body: _Body, boost: float) -> dict:
-        rng = self.rng
+    def _mention(self, author: _Author, text: str, created_at: str, label: int, boost: float) -> dict:
+        random = self.random
         self.sequence += 1
-        number = _ID_BASE + self.sequence * 1000 + int(rng.random() * 1000)
-        platform = author.platform
-        key = f"{number:024x}" if platform == "xiaohongshu" else str(number)
-        url_head, url_tail = _URL_SHAPES[platform]
+        number = _ID_BASE + self.sequence * 1000 + int(random() * 1000)
+        key = f"{number:024x}" if author.platform == "xiaohongshu" else str(number)
         # Heavy-tailed engagement that grows with followers; complaints draw more comments and reposts.
-        likes = int(author.engagement * boost * min(rng.random() ** -0.85, 400.0))
-        heat = 1.6 if body.label == NEG else 1.0
+        likes = int(author.engagement * boost * min(random() ** -0.85, 400.0))
+        heat = likes * 1.6 if label == NEG else likes
         return {
-            "id": f"{platform}:{key}",
-            "platform": platform,
-            "url": url_head + key + url_tail,
+            "id": author.id_prefix + key,
+            "platform": author.platform,
+            "url": author.url_head + key + author.url_tail,
             "text": text,
             "created_at": created_at,
             "author": author.record.copy(),
             "metrics": {
-                "reposts": int(likes * heat * (0.03 + 0.3 * rng.random())),
-                "comments": int(likes * heat * (0.05 + 0.25 * rng.random())),
+                "reposts": int(heat * (0.03 + 0.3 * random())),
+                "comments": int(heat * (0.05 + 0.25 * random())),
                 "likes": likes,
             },
         }
 
-    @staticmethod
-    def _analyse(mention: dict, body: _Body, brands: tuple[str, ...], flips: int) -> None:
-        negative, neutral, positive = body.probs
-        mention["sentiment"] = {
-            "label": LABELS[body.label],
-            "probs": {"negative": negative, "neutral": neutral, "positive": positive},
-        }
-        mention["keywords"] = list(body.keywords)
-        mention["brands"] = list(brands)
-        mention["simhash"] = f"{body.simhash ^ flips:016x}"
-
     def _remember(self, posted: _Posted, author: _Author, hot: bool) -> None:
         # Ring buffers keep the candidate parents of later reposts recent and cheap to pick from.
-        slot = self.sequence % _RING
+        self.newest = posted
+        sequence = self.sequence
         if len(self.recent) < _RING:
             self.recent.append(posted)
         else:
-            self.recent[slot] = posted
-        if author.record["followers"] >= 10_000:
+            self.recent[sequence % _RING] = posted
+        if author.record["followers"] >= _POPULAR_FOLLOWERS:
             if len(self.popular) < 64:
                 self.popular.append(posted)
             else:
-                self.popular[slot % 64] = posted
+                self.popular[sequence % 64] = posted
         if hot and len(self.hot) < 64:
             self.hot.append(posted)
 
 
+def _analyse(mention: dict, body: _Body, brands: tuple[str, ...], flips: int) -> None:
+    """Add the analysis fields; fresh containers per mention so callers may mutate them."""
+    negative, neutral, positive = body.probs
+    mention["sentiment"] = {
+        "label": LABELS[body.label],
+        "probs": {"negative": negative, "neutral": neutral, "positive": positive},
+    }
+    mention["keywords"] = list(body.keywords)
+    mention["brands"] = list(brands)
+    mention["simhash"] = f"{body.simhash ^ flips:016x}"
+
+
 _BRAND_INDEX_TABLE = _weighted_table([(index, brand.share) for index, brand in enumerate(BRANDS)])
+
+
+def _pick_brand_index(rng: random.Random) -> int:
+    return _BRAND_INDEX_TABLE[int(rng.random() * len(_BRAND_INDEX_TABLE))]
 
 
 # ------------------------------------------------------------------------------------ public API
@@ -1497,10 +1632,11 @@ def _generate(count: int, seed: int, end: datetime, days: float, analysed: bool)
     assembler = _Assembler(rng, count, analysed)
     random_float = rng.random
     for slot in _timeline(count, end, days, assembler.wave_posts):
+        assembler.hour = slot.hour
         first, span = slot.first_second, slot.last_second - slot.first_second
         seconds = sorted(first + int(random_float() * span) for _ in range(slot.count))
         for second in seconds:
-            created_at = slot.prefix + _MINUTE_SECOND[second] + "+08:00"
+            created_at = slot.prefix + _MINUTE_SECOND_OFFSET[second]
             draw = random_float()
             if draw < slot.wave_share:
                 yield assembler.wave(created_at)

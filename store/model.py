@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
 SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
@@ -40,6 +40,14 @@ def parse_count(value: Any) -> Any:
 
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Count = Annotated[int, BeforeValidator(parse_count), Field(ge=0, le=MAX_COUNT)]
+PostId = Annotated[str, BeforeValidator(lambda value: str(value) if isinstance(value, int) else value)]
+SimHash = Annotated[
+    str,
+    BeforeValidator(lambda value: f"{value:016x}" if isinstance(value, int) and 0 <= value < 2**64 else value),
+    Field(pattern=r"^[0-9a-f]{16}$"),
+]
+_MENTION_ID = re.compile(r"^[a-z][a-z0-9_]*:\S{1,280}$")
 
 
 class Author(BaseModel):
@@ -47,7 +55,7 @@ class Author(BaseModel):
 
     id: str | None = None
     name: str | None = None
-    followers: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    followers: Count | None = None
     verified: bool | None = None
     verified_type: int | None = None
     verified_reason: str | None = None
@@ -58,9 +66,9 @@ class Author(BaseModel):
 class Metrics(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    reposts: int = Field(default=0, ge=0, le=MAX_COUNT)
-    comments: int = Field(default=0, ge=0, le=MAX_COUNT)
-    likes: int = Field(default=0, ge=0, le=MAX_COUNT)
+    reposts: Count = 0
+    comments: Count = 0
+    likes: Count = 0
 
     @property
     def engagement(self) -> int:
@@ -79,11 +87,11 @@ class Mention(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(min_length=3, max_length=300, pattern=r"^[a-z][a-z0-9_]*:\S+$")
-    platform: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: PostId = ""  # "weibo:5230754395068367"; derived from the content when an import has none
+    platform: str = Field(default="", pattern=r"^([a-z][a-z0-9_]*)?$")  # default: the id's prefix
     url: str | None = None
     text: str = Field(max_length=MAX_TEXT_CHARS)
-    created_at: datetime
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     author: Author | None = None
     metrics: Metrics = Field(default_factory=Metrics)
     parent_id: str | None = None
@@ -91,48 +99,15 @@ class Mention(BaseModel):
     sentiment: Sentiment | None = None
     keywords: list[str] = Field(default_factory=list)
     brands: list[str] = Field(default_factory=list)
-    simhash: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
+    simhash: SimHash | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _prepare(cls, data: Any, info: ValidationInfo) -> Any:
-        """Fill what a bare ``{"text": …}`` line lacks and accept counts written as "178.2万".
-
-        One validator for all of it: ingest runs this for every post, and each Python validator
-        call costs more than the checks themselves. The derived id hashes the text, author and time
-        as given, so importing the same file twice updates the same rows instead of doubling them.
-        """
-        if not isinstance(data, dict):
-            return data
-        if not isinstance(data.get("text"), str):
-            found = "missing" if data.get("text") is None else f"a {type(data['text']).__name__}"
-            raise ValueError(f"text is {found} — every post needs its words as a string in \"text\"")
-        data = dict(data)
-        post_id = data.get("id")
-        if isinstance(post_id, int):
-            post_id = data["id"] = str(post_id)
-        platform = data.get("platform")
-        if not platform:
-            prefix = post_id.split(":", 1)[0] if isinstance(post_id, str) and ":" in post_id else ""
-            platform = data["platform"] = prefix or "import"
-        if isinstance(post_id, str) and post_id and ":" not in post_id:
-            data["id"] = f"{platform}:{post_id}"
-        elif not post_id:
-            data["id"] = f"{platform}:{_content_digest(data)}"
-        if data.get("created_at") in (None, ""):
-            data["created_at"] = (info.context or {}).get("now") or datetime.now(UTC)
-        for section, fields in _COUNT_FIELDS:
-            if isinstance(data.get(section), dict):
-                data[section] = _with_parsed_counts(data[section], fields)
-        simhash = data.get("simhash")
-        if isinstance(simhash, int) and 0 <= simhash < 2**64:
-            data["simhash"] = f"{simhash:016x}"
-        return data
-
+    # One after-validator instead of a before-validator: a before-validator makes pydantic build the
+    # whole input as Python objects first, which doubles the cost of validating a JSON line.
     @model_validator(mode="after")
-    def _check(self, info: ValidationInfo) -> Mention:
+    def _complete(self, info: ValidationInfo) -> Mention:
         if not self.text.strip():
             raise ValueError("text is empty — every post needs the words that were posted")
+        self._complete_identity()
         if self.created_at.tzinfo is None:
             # A naive time in an import file means local time where the team works.
             zone: tzinfo = (info.context or {}).get("timezone") or _SHANGHAI
@@ -144,12 +119,31 @@ class Mention(BaseModel):
                 "milliseconds) or the date format"
             )
         if timestamp > time.time() + FUTURE_TOLERANCE.total_seconds():
-            raise ValueError(f"created_at {self.created_at.isoformat()} is in the future — check the time zone")
+            raise ValueError(
+                f"created_at {self.created_at.isoformat()} is in the future — check the time zone"
+            )
         if len(set(self.keywords)) != len(self.keywords):
             self.keywords = list(dict.fromkeys(self.keywords))
         if len(set(self.brands)) != len(self.brands):
             self.brands = list(dict.fromkeys(self.brands))
         return self
+
+    def _complete_identity(self) -> None:
+        """Fill platform and id. A derived id hashes the text, author and (given) time, so importing
+        the same file twice updates the same rows instead of doubling them."""
+        prefix = self.id.split(":", 1)[0] if ":" in self.id else ""
+        self.platform = self.platform or prefix or "import"
+        if not self.id:
+            author = self.author.id or self.author.name if self.author else None
+            given_time = self.created_at.isoformat() if "created_at" in self.model_fields_set else None
+            digest = hashlib.sha1(f"{self.text}\x1f{given_time}\x1f{author}".encode()).hexdigest()[:20]
+            self.id = f"{self.platform}:{digest}"
+        elif not prefix:
+            self.id = f"{self.platform}:{self.id}"
+        if not _MENTION_ID.match(self.id):
+            raise ValueError(
+                f"id {self.id!r} is not of the form platform:identifier (like weibo:5230754395068367)"
+            )
 
     @property
     def engagement(self) -> int:
@@ -162,19 +156,3 @@ class Mention(BaseModel):
     def to_json_dict(self) -> dict[str, Any]:
         """The canonical JSON form (DESIGN.md 4.3): ISO times with offset, no empty optionals."""
         return self.model_dump(mode="json", exclude_none=True)
-
-
-def _content_digest(data: dict[str, Any]) -> str:
-    author = data.get("author")
-    author_key = (author.get("id") or author.get("name")) if isinstance(author, dict) else None
-    key = f"{data['text']}\x1f{data.get('created_at')}\x1f{author_key}"
-    return hashlib.sha1(key.encode()).hexdigest()[:20]
-
-
-_COUNT_FIELDS = (("author", ("followers",)), ("metrics", ("reposts", "comments", "likes")))
-
-
-def _with_parsed_counts(section: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    if not any(isinstance(section.get(field), str) for field in fields):
-        return section
-    return {key: parse_count(value) if key in fields else value for key, value in section.items()}

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from fengxiang.textmatch import index_tokens
+from fengxiang.query import Query, compile_sql, fts_match_expression
+from fengxiang.textmatch import index_document_folded
 from store.base import (
     UNLABELED,
     AuthorStats,
@@ -42,8 +43,10 @@ from store.model import Author, Mention
 from store.sqlite_rows import ALL, AuthorRow, MentionRow, RowPreparer
 
 _IN_CHUNK = 500  # ids per `IN (…)` lookup, well under SQLite's variable limit
-_BUSY_TIMEOUT_MS = 10_000
-_AUTHOR_CACHE_LIMIT = 1_000_000  # author id → pk entries kept between batches
+_BULK_CHECKPOINT_PAGES = 100_000  # ≈ 400 MB of write-ahead log between checkpoints during bulk loads
+_AUTHOR_CACHE_LIMIT = 1_000_000
+# Above this many full-text candidates, a search walks the newest mentions instead (see _is_selective).
+_SELECTIVE_CANDIDATES = 10_000  # author id → pk entries kept between batches
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -65,8 +68,11 @@ class _Stored:
 
 
 class SQLiteStore:
-    def __init__(self, path: Path | str, *, timezone_name: str = "Asia/Shanghai") -> None:
+    def __init__(
+        self, path: Path | str, *, timezone_name: str = "Asia/Shanghai", busy_timeout_ms: int = 10_000
+    ) -> None:
         self.path = Path(path)
+        self._busy_timeout_ms = busy_timeout_ms
         # China has had no daylight saving since 1991, so one fixed offset gives exact local
         # hour and day buckets in SQL arithmetic.
         self._offset = int((ZoneInfo(timezone_name).utcoffset(datetime.now()) or timedelta()).total_seconds())
@@ -90,7 +96,7 @@ class SQLiteStore:
             ) from None
         with self._errors("open"):
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL in WAL mode: a committed batch survives a killed process (not a power cut).
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -145,6 +151,19 @@ class SQLiteStore:
                 self._author_profiles.clear()
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """For large imports: let the write-ahead log grow instead of copying it into the database
+        every few megabytes (most of the cost of a bulk insert), then fold it in once at the end."""
+        with self._errors("write to"):
+            self._conn.execute(f"PRAGMA wal_autocheckpoint = {_BULK_CHECKPOINT_PAGES}")
+        try:
+            yield
+        finally:
+            with self._errors("write to"):
+                self._conn.execute("PRAGMA wal_autocheckpoint = 1000")
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         self._conn.close()
@@ -251,7 +270,7 @@ class SQLiteStore:
         changed = [row for row in known if stored[row.id].match_text != row.match_text]
         conn.executemany(
             "INSERT INTO mention_fts (mention_fts, rowid, tokens) VALUES ('delete', ?, ?)",
-            [(pks[row.id], " ".join(index_tokens(stored[row.id].match_text))) for row in changed],
+            [(pks[row.id], index_document_folded(stored[row.id].match_text)) for row in changed],
         )
         conn.executemany(
             "INSERT INTO mention_fts (rowid, tokens) VALUES (?, ?)",
@@ -315,7 +334,8 @@ class SQLiteStore:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         key = "t.created_at" if sort == "time" else "t.engagement"
-        clauses, params = self._filter_clauses(where)
+        prefilter = where.text is not None and self._is_selective(where.text)
+        clauses, params = self._filter_clauses(where, prefilter=prefilter)
         if cursor:
             after_key, after_pk = _decode_cursor(cursor, sort)
             clauses.append(f"({key}, t.mention_pk) < (?, ?)")
@@ -329,6 +349,23 @@ class SQLiteStore:
         items = [Mention.model_validate_json(doc) for doc, _, _ in found[:limit]]
         next_cursor = _encode_cursor(sort, *found[limit - 1][1:]) if len(found) > limit else None
         return Page(items=items, next_cursor=next_cursor)
+
+    def _is_selective(self, query: Query) -> bool:
+        """Whether the full-text index narrows this query down to few candidates.
+
+        Materialising the candidates of a common term costs more than walking the newest mentions
+        and checking the text of each, which finds a page of a common term quickly; a rare term is
+        the other way round. One capped count tells which case this is.
+        """
+        expression = fts_match_expression(query)
+        if expression is None:
+            return False
+        with self._errors("search"):
+            candidates = self._conn.execute(
+                "SELECT count(*) FROM (SELECT rowid FROM mention_fts WHERE mention_fts MATCH ? LIMIT ?)",
+                (expression, _SELECTIVE_CANDIDATES + 1),
+            ).fetchone()[0]
+        return bool(candidates <= _SELECTIVE_CANDIDATES)
 
     def iter_mentions(self, where: MentionFilter) -> Iterator[Mention]:
         """Oldest first, read in keyset-paged chunks so an export never holds a long read lock."""
@@ -348,7 +385,7 @@ class SQLiteStore:
                 yield Mention.model_validate_json(doc)
             last = chunk[-1][1:]
 
-    def _filter_clauses(self, where: MentionFilter) -> tuple[list[str], list[Any]]:
+    def _filter_clauses(self, where: MentionFilter, *, prefilter: bool = True) -> tuple[list[str], list[Any]]:
         clauses = ["t.scope = ?"]
         params: list[Any] = [where.brand or ALL]
         if where.since is not None:
@@ -364,10 +401,12 @@ class SQLiteStore:
             clauses.append(f"t.platform IN ({','.join('?' * len(where.platforms))})")
             params += list(where.platforms)
         if where.text is not None:
-            from fengxiang.query import compile_sql
-
             text_filter = compile_sql(
-                where.text, text_column="m.match_text", rowid_column="m.pk", fts_table="mention_fts"
+                where.text,
+                text_column="m.match_text",
+                rowid_column="m.pk",
+                fts_table="mention_fts",
+                prefilter=prefilter,
             )
             clauses.append(f"({text_filter.where})")
             params += text_filter.params

@@ -344,21 +344,40 @@ def test_sql_shape() -> None:
         "(instr(p.match_text, ?) > 0 AND (' ' || p.match_text || ' ') GLOB ? "
         "AND (NOT instr(p.match_text, ?) > 0))"
     )
-    assert sql.params == ['("蔚来" AND "nio")', "蔚来", "*[^0-9a-z]nio[^0-9a-z]*", "招聘"]
+    assert sql.params == ['("蔚 来" AND "nio")', "蔚来", "*[^0-9a-z]nio[^0-9a-z]*", "招聘"]
+
+
+def test_sql_without_prefilter_is_the_exact_check_alone() -> None:
+    query = parse("蔚来 NIO -招聘")
+    with_prefilter = compile_sql(query, text_column="t", rowid_column="r", fts_table="fts")
+    without = compile_sql(query, text_column="t", rowid_column="r", fts_table="fts", prefilter=False)
+    assert "MATCH" not in without.where
+    assert with_prefilter.where == f"r IN (SELECT rowid FROM fts WHERE fts MATCH ?) AND {without.where}"
+    assert with_prefilter.params == [fts_match_expression(query), *without.params]
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("蔚来汽车", '("蔚来" AND "来汽" AND "汽车")'),
-        ("车", '"车"*'),
-        ("小米SU7", '("小米" AND "su7")'),
-        ("😀", None),
+        ("蔚来汽车", '"蔚 来 汽 车"'),
+        ("车", '"车"'),
+        ("小米SU7", '"小 米 su7"'),
+        ("ＮＩＯ", '"nio"'),
+        ('"理想 L9"', '"理 想 l9"'),
+        ("model-3", '"model 3"'),
+        ('".nio"', '"nio"'),
+        ('"c++"', '"c"'),
+        ('"a_b.c d"', '"a b c d"'),
+        ("café", '"caf é"'),
+        ("😀", '"😀"'),
+        ('"-.-"', None),
+        ('"[*?]" a', '"a"'),
         ("NOT a", None),
         ("a OR NOT b", None),
         ("a NOT b", '"a"'),
-        ('"[*?]" a', '"a"'),
-        ("a OR 蔚", '("a" OR "蔚"*)'),
+        ('a OR "..."', None),
+        ("a OR 蔚", '("a" OR "蔚")'),
+        ("(a OR 蔚) 车", '(("a" OR "蔚") AND "车")'),
     ],
 )
 def test_fts_prefilter_expression(query: str, expected: str | None) -> None:

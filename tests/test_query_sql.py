@@ -2,11 +2,13 @@
 
 Posts and terms are drawn from a small alphabet that stresses the matching rules: ASCII word
 characters next to CJK, punctuation and spaces, full-width and accented letters, emoji, zero-width
-characters, combining marks and GLOB metacharacters.
+characters, combining marks and GLOB metacharacters. The FTS5 table is the store's: spaced unigrams
+(see fengxiang.textmatch) searched with one phrase per term.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 
@@ -30,10 +32,11 @@ from fengxiang.query import (
 from fengxiang.textmatch import fold, index_document
 
 TERM_PIECES = [
-    "a", "b", "n", "i", "o", "1", "ab", "nio", "蔚", "来", "车", "蔚来", "-", ".", " ", "Ａ", "N",
-    "é", "e\u0301", "\u0301", "😀", "_", "*", "?", "[", "]", "'", "\u200b",
+    "a", "b", "n", "i", "o", "1", "7", "ab", "nio", "su7", "蔚", "来", "车", "蔚来", "小米SU7", "-", ".",
+    " ", "_", "Ａ", "N", "ＳＵ７", "１", "．", "＿", "é", "e\u0301", "\u0301", "😀", "🚗", "。", "，", "·",
+    "*", "?", "[", "]", "'", "\u200b", "\u3000",
 ]  # fmt: skip
-POST_PIECES = [*TERM_PIECES, '"', "  ", "\t", "（"]
+POST_PIECES = [*TERM_PIECES, '"', "  ", "\t", "（", "İ", "👨\u200d👩"]
 QUERY_OPERATORS = ["AND", "OR", "NOT", "+", "|", "-", "(", ")", '"', "“", "」", "and", "ＯＲ", "－", "｜"]
 
 terms = (
@@ -78,8 +81,9 @@ def db() -> Iterator[sqlite3.Connection]:
     connection.execute("CREATE TABLE posts(rowid INTEGER PRIMARY KEY, match_text TEXT NOT NULL)")
     connection.execute(
         "CREATE VIRTUAL TABLE posts_fts USING fts5("
-        "tokens, content='', detail='none', columnsize=0, tokenize='ascii')"
+        "tokens, content='', detail='full', columnsize=0, tokenize='ascii')"
     )
+    connection.execute("CREATE VIRTUAL TABLE posts_vocab USING fts5vocab(posts_fts, 'instance')")
     yield connection
     connection.close()
 
@@ -128,6 +132,48 @@ def test_prefilter_never_drops_a_true_match(db: sqlite3.Connection, data: st.Dat
     posts = posts_for(data, query)
     store(db, posts)
     assert selected_by_python(query, posts) <= selected_by_prefilter(db, fts_match)
+
+
+# What the ascii tokenizer should make of an index document: folded text has no upper case.
+FTS_TOKEN = re.compile(r"[0-9a-z]+|[^\x00-\x7f]")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    posts=st.lists(st.lists(st.sampled_from(POST_PIECES), max_size=8).map("".join), min_size=1, max_size=5)
+)
+def test_fts5_tokenizes_the_index_document_into_words_and_single_characters(
+    db: sqlite3.Connection, posts: list[str]
+) -> None:
+    store(db, posts)
+    for rowid, text in enumerate(posts, start=1):
+        rows = db.execute("SELECT term FROM posts_vocab WHERE doc = ? ORDER BY offset", (rowid,))
+        assert [term for (term,) in rows] == FTS_TOKEN.findall(fold(text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(term=terms)
+def test_a_term_prefilters_on_the_phrase_of_its_tokens(term: str) -> None:
+    tokens = FTS_TOKEN.findall(fold(term))
+    expected = '"' + " ".join(tokens) + '"' if tokens else None
+    assert fts_match_expression(Query.from_node(Term(term))) == expected
+
+
+def test_prefilter_false_selects_the_same_posts(db: sqlite3.Connection) -> None:
+    posts = ["小米SU7发布", "小米su70", "蔚来NIO", "onion", "刹车失灵", "a.nio", "NIO-招聘"]
+    store(db, posts)
+    for text in ["小米SU7", "NIO -招聘", "刹车 OR onion", "NOT 蔚来", '".nio"']:
+        query = parse(text)
+        sql = compile_sql(
+            query,
+            text_column="match_text",
+            rowid_column="posts.rowid",
+            fts_table="posts_fts",
+            prefilter=False,
+        )
+        assert "MATCH" not in sql.where
+        rows = db.execute(f"SELECT rowid FROM posts WHERE {sql.where}", sql.params)
+        assert {rowid for (rowid,) in rows} == selected_by_python(query, posts) == selected_by_sql(db, query)
 
 
 @settings(max_examples=400, deadline=None)

@@ -26,10 +26,11 @@ CREATE TABLE mentions (
     doc         TEXT NOT NULL                    -- the whole mention as canonical JSON
 );
 
--- Candidate filter for text queries: bigram/word tokens of match_text (fengxiang.textmatch).
--- Contentless and detail=none: the smallest index that still answers AND/OR/prefix queries.
+-- Candidate filter for text queries: every non-ASCII character and every ASCII word of match_text
+-- is a token (fengxiang.textmatch.index_document_folded); a query term is a phrase of its tokens.
+-- Contentless: the text is already in `mentions`.
 CREATE VIRTUAL TABLE mention_fts USING fts5(
-    tokens, content='', detail='none', columnsize=0, tokenize='ascii'
+    tokens, content='', detail='full', columnsize=0, tokenize='ascii'
 );
 
 -- Every mention once under scope '' and once per matched brand, clustered by (scope, time):

@@ -1,0 +1,151 @@
+"""What only the SQLite backend has to get right: files, locks, crashes, migrations, readers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from fengxiang.query import parse
+from store.base import MentionFilter, StoreError, Window
+from store.sqlite import SQLiteStore
+from tests.conftest import make_mention
+
+ALL_TIME = Window(since=make_mention().created_at.replace(year=2001), until=make_mention().created_at.replace(year=2030))
+
+
+def test_the_file_is_in_wal_mode_with_the_current_schema(tmp_path):
+    SQLiteStore(tmp_path / "s.db").close()
+    conn = sqlite3.connect(tmp_path / "s.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"mentions", "authors", "timeline", "keyword_days", "mention_fts", "source_health"} <= tables
+
+
+def test_reopening_keeps_the_data_and_does_not_migrate_twice(tmp_path):
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store.upsert([make_mention(id="weibo:1")])
+    with SQLiteStore(tmp_path / "s.db") as store:
+        assert store.get("weibo:1") is not None
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path):
+    SQLiteStore(tmp_path / "s.db").close()
+    sqlite3.connect(tmp_path / "s.db").execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match="newer than this fengxiang knows.*upgrade"):
+        SQLiteStore(tmp_path / "s.db")
+
+
+def test_a_path_that_cannot_hold_a_database_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot create the folder.*choose a writable path"):
+        SQLiteStore(blocker / "sub" / "s.db")
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
+    (tmp_path / "notes.db").write_text("这不是数据库" * 200)
+    with pytest.raises(StoreError, match="not a fengxiang SQLite store"):
+        SQLiteStore(tmp_path / "notes.db")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions, so a read-only file is writable")
+def test_a_read_only_file_is_a_clear_error(tmp_path):
+    SQLiteStore(tmp_path / "s.db").close()
+    os.chmod(tmp_path, 0o500)
+    try:
+        with pytest.raises(StoreError, match="not writable"):
+            SQLiteStore(tmp_path / "s.db").upsert([make_mention()])
+    finally:
+        os.chmod(tmp_path, 0o700)
+
+
+def test_a_store_locked_by_another_writer_is_a_clear_error(tmp_path):
+    store = SQLiteStore(tmp_path / "s.db", busy_timeout_ms=200)
+    other = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match="another process is writing to it"):
+            store.upsert([make_mention()])
+    finally:
+        other.execute("ROLLBACK")
+    assert store.upsert([make_mention()]).inserted == 1  # usable again once the lock is gone
+
+
+def _write_posts(path: Path, count: int) -> None:
+    with path.open("wb") as out:
+        for i in range(count):
+            post = {"id": f"weibo:{10**15 + i}", "text": f"启航汽车 第{i}条 续航不错",
+                    "created_at": "2026-11-20T10:00:00+08:00", "brands": ["启航汽车"],
+                    "author": {"id": f"weibo:{i % 500}", "name": f"用户{i % 500}"}}
+            out.write(orjson.dumps(post) + b"\n")
+
+
+def _ingest_process(config: Path, posts: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "fengxiang.cli", "ingest", str(posts), "--config", str(config), "--workers", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+
+def _count(db: Path) -> int:
+    with SQLiteStore(db) as reader:
+        return reader.counts(ALL_TIME).total
+
+
+@pytest.mark.slow
+def test_kill_9_during_ingest_keeps_every_committed_batch_and_a_rerun_completes(tmp_path):
+    posts, db, config = tmp_path / "posts.jsonl", tmp_path / "data" / "s.db", tmp_path / "fengxiang.yaml"
+    total = 60_000
+    _write_posts(posts, total)
+    config.write_text(f"store: sqlite:///{db}\n")
+    writer = _ingest_process(config, posts)
+    seen = [0]
+    deadline = time.monotonic() + 60
+    while seen[-1] < 6_000 and writer.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        if db.exists():
+            seen.append(_count(db))  # a reader beside the writer: works, and sees whole batches only
+    assert writer.poll() is None, "the ingest finished before it could be killed; make the file bigger"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+
+    assert seen == sorted(seen) and all(n % 2_000 == 0 for n in seen)
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    after_kill = _count(db)
+    assert after_kill >= seen[-1] and after_kill % 2_000 == 0 and after_kill < total
+
+    rerun = _ingest_process(config, posts)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err.decode()
+    with SQLiteStore(db) as store:
+        assert store.counts(ALL_TIME).total == total
+        assert store.counts(Window(ALL_TIME.since, ALL_TIME.until, brand="启航汽车")).total == total
+        assert sqlite3.connect(db).execute("SELECT count(*) FROM mentions").fetchone()[0] == total
+    assert f"{total - after_kill:,} new, {after_kill:,} updated".encode() in out
+
+
+@pytest.mark.parametrize("selective_limit", [0, 10_000])
+def test_both_search_plans_find_the_same_mentions(tmp_path, monkeypatch, selective_limit):
+    """Common terms walk the newest mentions, rare ones use the full-text candidates: same answer."""
+    import store.sqlite
+
+    monkeypatch.setattr(store.sqlite, "_SELECTIVE_CANDIDATES", selective_limit)
+    texts = ["启航 刹车 异响", "启航 续航", "QIHANG 刹车", "onion", "刹车片", "车"]
+    with SQLiteStore(tmp_path / "s.db") as db:
+        db.upsert([make_mention(text, id=f"weibo:{i}") for i, text in enumerate(texts)])
+        for query in ["刹车", "qihang OR 续航", "车 -刹车", "启航 -续航"]:
+            parsed = parse(query)
+            found = {m.text for m in db.search(MentionFilter(text=parsed), limit=3).items}
+            found |= {m.text for m in db.search(MentionFilter(text=parsed), limit=100).items}
+            assert found == {t for t in texts if parsed.matches(t)}, query
