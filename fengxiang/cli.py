@@ -298,7 +298,6 @@ def _print_overview(numbers: dict[str, Any]) -> None:
     current_share = "—" if share["current"] is None else f"{share['current']:.1%}"
     points = "—" if share["change"] is None else f"{share['change'] * 100:+.1f} pts"
     print(f"  负面占比 negative  {current_share:>10}  ({points})")
-    print(f"  作者 authors       {numbers['authors']['current']:>10,}  ({pct(numbers['authors']['change'])})")
     print("  情感 sentiment     " + "  ".join(f"{label} {n:,}" for label, n in numbers["sentiment"].items()))
     print("  平台 platforms     " + "  ".join(f"{name} {n:,}" for name, n in numbers["platforms"].items()))
     words = "  ".join(f"{item['word']}({item['count']})" for item in numbers["top_keywords"])

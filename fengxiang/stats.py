@@ -39,7 +39,6 @@ def overview(store: Store, *, brand: str | None, since: datetime, until: datetim
         "previous": {"since": previous_window.since.isoformat(), "until": previous_window.until.isoformat()},
         "volume": _compare(now.total, before.total),
         "negative_share": _compare(negative_share(now), negative_share(before), points=True),
-        "authors": _compare(now.authors, before.authors),
         "engagement": _compare(now.engagement, before.engagement),
         "sentiment": {label: now.by_sentiment.get(label, 0) for label in SENTIMENT_BUCKETS},
         "platforms": dict(sorted(now.by_platform.items(), key=lambda item: -item[1])),

@@ -69,7 +69,6 @@ class Counts:
     total: int = 0
     by_sentiment: dict[str, int] = field(default_factory=dict)
     by_platform: dict[str, int] = field(default_factory=dict)
-    authors: int = 0  # distinct accounts
     engagement: int = 0  # reposts + comments + likes
 
 

@@ -11,7 +11,7 @@ import base64
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -40,31 +40,34 @@ from store.base import (
     Window,
 )
 from store.model import Author, Mention
-from store.sqlite_rows import ALL, AuthorRow, MentionRow, RowPreparer
+from store import sqlite_derived as derived
+from store.sqlite_derived import ALL
+from store.sqlite_rows import AuthorRow, MentionRow, prepare_row
 
 _IN_CHUNK = 500  # ids per `IN (…)` lookup, well under SQLite's variable limit
 _BULK_CHECKPOINT_PAGES = 100_000  # ≈ 400 MB of write-ahead log between checkpoints during bulk loads
 _AUTHOR_CACHE_LIMIT = 1_000_000
+_AUTHOR_BATCH = 200  # candidates per step of the top-authors ranking
+_BOUNDED_RANKING_STEPS = 25
+_DIRECT_RANKING_LIMIT = 20_000  # windows with fewer mentions are ranked by grouping them all
 # Above this many full-text candidates, a search walks the newest mentions instead (see _is_selective).
 _SELECTIVE_CANDIDATES = 10_000  # author id → pk entries kept between batches
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration script into statements (executescript would commit our transaction)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
 
 
 def _migrations() -> list[tuple[int, str]]:
     folder = resources.files("store") / "migrations"
     scripts = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".sql"))
     return [(int(name.split("_", 1)[0]), (folder / name).read_text(encoding="utf-8")) for name in scripts]
-
-
-@dataclass(slots=True)
-class _Stored:
-    """What the store already holds for a mention id, enough to retract it from derived tables."""
-
-    pk: int
-    created_at: int
-    match_text: str
-    scopes: list[str]
-    day: int
-    keywords: list[str]
 
 
 class SQLiteStore:
@@ -77,7 +80,6 @@ class SQLiteStore:
         # hour and day buckets in SQL arithmetic.
         self._offset = int((ZoneInfo(timezone_name).utcoffset(datetime.now()) or timedelta()).total_seconds())
         self._zone = timezone(timedelta(seconds=self._offset))
-        self._prepare = RowPreparer(self._offset)
         self._author_pks: dict[str, int] = {}  # author id → pk, for authors this store has written
         self._author_profiles: dict[str, AuthorRow] = {}
         self._conn = self._connect()
@@ -127,17 +129,24 @@ class SQLiteStore:
             ) from None
 
     def _migrate(self) -> None:
+        """Apply the pending numbered scripts, under the write lock: two processes opening a new
+        store at once (the service and the dashboard) must not both create its tables."""
         migrations = _migrations()
-        current = self._conn.execute("PRAGMA user_version").fetchone()[0]
         newest = migrations[-1][0]
-        if current > newest:
-            raise StoreError(
-                f"the store {self.path} has schema version {current}, newer than this fengxiang knows "
-                f"({newest}) — upgrade fengxiang"
-            )
-        for version, script in migrations:
-            if version > current:
-                self._conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
+        if self._conn.execute("PRAGMA user_version").fetchone()[0] == newest:
+            return
+        with self._write() as conn:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current > newest:
+                raise StoreError(
+                    f"the store {self.path} has schema version {current}, newer than this fengxiang knows "
+                    f"({newest}) — upgrade fengxiang"
+                )
+            for version, script in migrations:
+                if version > current:
+                    for statement in _statements(script):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {version}")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -176,12 +185,12 @@ class SQLiteStore:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def preparer(self) -> RowPreparer:
+    def preparer(self) -> Callable[[Mention], MentionRow]:
         """The picklable CPU-only half of ``upsert``, for preparing rows in worker processes."""
-        return self._prepare
+        return prepare_row
 
     def upsert(self, mentions: Iterable[Mention]) -> UpsertResult:
-        return self.upsert_prepared([self._prepare(mention) for mention in mentions])
+        return self.upsert_prepared([prepare_row(mention) for mention in mentions])
 
     def upsert_prepared(self, prepared: Iterable[MentionRow]) -> UpsertResult:
         """Write one batch in one transaction: after a crash either all of it is there or none."""
@@ -196,7 +205,7 @@ class SQLiteStore:
             known = [row for row in rows if row.id in stored]
             next_pk = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM mentions").fetchone()[0]
             pks = {row.id: next_pk + i for i, row in enumerate(fresh)}
-            pks.update((mention_id, old.pk) for mention_id, old in stored.items())
+            pks.update((mention_id, old.mention_pk) for mention_id, (old, _) in stored.items())
             conn.executemany(
                 "INSERT INTO mentions (id, platform, created_at, utc_offset, author_pk, sentiment,"
                 " engagement, match_text, doc, pk) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -208,9 +217,8 @@ class SQLiteStore:
                 [(*_columns(row, author_pks), pks[row.id]) for row in known],
             )
             self._reindex_text(conn, fresh, known, stored, pks)
-            self._retract(conn, [stored[row.id] for row in known])
-            self._add_to_timeline(conn, rows, pks, author_pks)
-            self._count_keywords(conn, rows, [stored[row.id] for row in known])
+            derived.retract(conn, [stored[row.id][0] for row in known], offset=self._offset)
+            derived.add(conn, [_facts(row, pks, author_pks) for row in rows], offset=self._offset)
         return UpsertResult(inserted=len(fresh), updated=len(known))
 
     def _upsert_authors(self, conn: sqlite3.Connection, rows: list[MentionRow]) -> dict[str, int]:
@@ -241,21 +249,24 @@ class SQLiteStore:
             self._author_pks.update(conn.execute(f"SELECT id, pk FROM authors WHERE id IN ({marks})", chunk))
         return self._author_pks
 
-    def _stored(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, _Stored]:
-        stored: dict[str, _Stored] = {}
+    @staticmethod
+    def _stored(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[derived.Facts, str]]:
+        """The facts and folded text already stored for these ids: what an update must retract."""
+        stored: dict[str, tuple[derived.Facts, str]] = {}
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT id, pk, created_at, match_text, doc FROM mentions WHERE id IN ({marks})"
-            for mention_id, pk, created_at, match_text, doc in conn.execute(query, chunk):
-                old = orjson.loads(doc)
-                stored[mention_id] = _Stored(
-                    pk=pk,
-                    created_at=created_at,
-                    match_text=match_text,
-                    scopes=[ALL, *old.get("brands", [])],
-                    day=self._prepare.day(created_at),
-                    keywords=old.get("keywords", []),
+            query = (
+                "SELECT id, pk, created_at, platform, sentiment, author_pk, engagement, match_text,"
+                f" doc ->> '$.brands', doc ->> '$.keywords' FROM mentions WHERE id IN ({marks})"
+            )
+            for mention_id, pk, created_at, platform, sentiment, author_pk, engagement, text, brands, words in (
+                conn.execute(query, chunk)
+            ):
+                scopes = (ALL, *orjson.loads(brands or "[]"))
+                facts = derived.Facts(
+                    pk, created_at, platform, sentiment, author_pk, engagement, scopes, tuple(orjson.loads(words or "[]"))
                 )
+                stored[mention_id] = (facts, text)
         return stored
 
     @staticmethod
@@ -263,63 +274,19 @@ class SQLiteStore:
         conn: sqlite3.Connection,
         fresh: list[MentionRow],
         known: list[MentionRow],
-        stored: dict[str, _Stored],
+        stored: dict[str, tuple[derived.Facts, str]],
         pks: dict[str, int],
     ) -> None:
         # A contentless FTS table forgets a row only when told the exact tokens it indexed.
-        changed = [row for row in known if stored[row.id].match_text != row.match_text]
+        changed = [row for row in known if stored[row.id][1] != row.match_text]
         conn.executemany(
             "INSERT INTO mention_fts (mention_fts, rowid, tokens) VALUES ('delete', ?, ?)",
-            [(pks[row.id], index_document_folded(stored[row.id].match_text)) for row in changed],
+            [(pks[row.id], index_document_folded(stored[row.id][1])) for row in changed],
         )
         conn.executemany(
             "INSERT INTO mention_fts (rowid, tokens) VALUES (?, ?)",
             [(pks[row.id], row.fts_tokens) for row in [*fresh, *changed]],
         )
-
-    @staticmethod
-    def _retract(conn: sqlite3.Connection, old_rows: list[_Stored]) -> None:
-        conn.executemany(
-            "DELETE FROM timeline WHERE scope = ? AND created_at = ? AND mention_pk = ?",
-            [(scope, old.created_at, old.pk) for old in old_rows for scope in old.scopes],
-        )
-
-    @staticmethod
-    def _add_to_timeline(
-        conn: sqlite3.Connection, rows: list[MentionRow], pks: dict[str, int], author_pks: dict[str, int]
-    ) -> None:
-        conn.executemany(
-            "INSERT INTO timeline (scope, created_at, mention_pk, platform, sentiment, author_pk, engagement)"
-            " VALUES (?,?,?,?,?,?,?)",
-            [
-                (
-                    scope,
-                    row.created_at,
-                    pks[row.id],
-                    row.platform,
-                    row.sentiment,
-                    author_pks[row.author.key] if row.author else None,
-                    row.engagement,
-                )
-                for row in rows
-                for scope in row.scopes
-            ],
-        )
-
-    @staticmethod
-    def _count_keywords(conn: sqlite3.Connection, rows: list[MentionRow], retracted: list[_Stored]) -> None:
-        delta: Counter[tuple[str, int, str]] = Counter()
-        for row in rows:
-            delta.update((scope, row.day, word) for scope in row.scopes for word in row.keywords)
-        for old in retracted:
-            delta.subtract((scope, old.day, word) for scope in old.scopes for word in old.keywords)
-        conn.executemany(
-            "INSERT INTO keyword_days (scope, day, keyword, n) VALUES (?,?,?,?)"
-            " ON CONFLICT (scope, day, keyword) DO UPDATE SET n = n + excluded.n",
-            [(*key, n) for key, n in delta.items() if n],
-        )
-        if any(n < 0 for n in delta.values()):
-            conn.execute("DELETE FROM keyword_days WHERE n <= 0")
 
     # -- reading single mentions and pages --------------------------------------------------
 
@@ -413,116 +380,168 @@ class SQLiteStore:
         return clauses, params
 
     # -- aggregates -------------------------------------------------------------------------
+    # Whole hours (whole days for keywords) inside a window come from the rollups; the partial
+    # hour or day at either end comes from the timeline itself, so every answer is exact.
 
-    def _window_clauses(self, window: Window) -> tuple[str, list[Any]]:
-        clauses, params = self._filter_clauses(
-            MentionFilter(brand=window.brand, since=window.since, until=window.until, platforms=window.platforms)
-        )
-        return " AND ".join(clauses), params
+    def _volume(self, window: Window) -> list[tuple[int, str, str, int, int]]:
+        """(local hour, platform, sentiment, mentions, engagement) groups for the window."""
+        since, until = _seconds(window)
+        first_hour, end_hour = self._whole_units(since, until, 3_600)
+        scope = window.brand or ALL
+        platforms, platform_params = _platform_clause("platform", window.platforms)
+        groups: list[tuple[int, str, str, int, int]] = []
+        with self._errors("read"):
+            if first_hour < end_hour:
+                groups += self._conn.execute(
+                    "SELECT hour, platform, sentiment, n, engagement FROM volume_hours"
+                    f" WHERE scope = ? AND hour >= ? AND hour < ?{platforms}",
+                    (scope, first_hour, end_hour, *platform_params),
+                ).fetchall()
+            for edge_since, edge_until in self._edges(since, until, first_hour, end_hour, 3_600):
+                groups += self._conn.execute(
+                    f"SELECT (created_at + {self._offset}) / 3600, platform, coalesce(sentiment, ''), count(*),"
+                    " sum(engagement) FROM timeline WHERE scope = ? AND created_at >= ? AND created_at < ?"
+                    f"{platforms} GROUP BY 1, 2, 3",
+                    (scope, edge_since, edge_until, *platform_params),
+                ).fetchall()
+        return groups
+
+    def _whole_units(self, since: int, until: int, width: int) -> tuple[int, int]:
+        """The local hours (or days) that lie wholly inside [since, until), as [first, end)."""
+        first = -(-(since + self._offset) // width)
+        end = (until + self._offset) // width
+        return first, max(first, end)
+
+    def _edges(self, since: int, until: int, first: int, end: int, width: int) -> list[tuple[int, int]]:
+        """The parts of [since, until) outside the whole units [first, end)."""
+        if first >= end:
+            return [(since, until)] if since < until else []
+        start, stop = first * width - self._offset, end * width - self._offset
+        return [(a, b) for a, b in ((since, start), (stop, until)) if a < b]
 
     def counts(self, window: Window) -> Counts:
-        where, params = self._window_clauses(window)
         counts = Counts()
-        with self._errors("read"):
-            groups = self._conn.execute(
-                f"SELECT coalesce(t.sentiment, '{UNLABELED}'), t.platform, count(*), sum(t.engagement)"
-                f" FROM timeline t WHERE {where} GROUP BY 1, 2",
-                params,
-            ).fetchall()
-            counts.authors = self._conn.execute(
-                f"SELECT count(DISTINCT t.author_pk) FROM timeline t WHERE {where}", params
-            ).fetchone()[0]
-        for sentiment, platform, n, engagement in groups:
+        for _, platform, sentiment, n, engagement in self._volume(window):
+            label = sentiment or UNLABELED
             counts.total += n
             counts.engagement += engagement
-            counts.by_sentiment[sentiment] = counts.by_sentiment.get(sentiment, 0) + n
+            counts.by_sentiment[label] = counts.by_sentiment.get(label, 0) + n
             counts.by_platform[platform] = counts.by_platform.get(platform, 0) + n
         return counts
 
-    def histogram(self, window: Window, *, interval: Interval = "day", split: Split = "sentiment") -> list[Bucket]:
-        width = 3_600 if interval == "hour" else 86_400
-        column = f"coalesce(t.sentiment, '{UNLABELED}')" if split == "sentiment" else "t.platform"
-        where, params = self._window_clauses(window)
-        with self._errors("read"):
-            groups = self._conn.execute(
-                f"SELECT (t.created_at + {self._offset}) / {width}, {column}, count(*)"
-                f" FROM timeline t WHERE {where} GROUP BY 1, 2",
-                params,
-            ).fetchall()
-        first = (int(window.since.timestamp()) + self._offset) // width
-        last = (int(window.until.timestamp()) - 1 + self._offset) // width
+    def histogram(
+        self, window: Window, *, interval: Interval = "day", split: Split = "sentiment"
+    ) -> list[Bucket]:
+        hours_per_bucket = 1 if interval == "hour" else 24
+        since, until = _seconds(window)
+        first = (since + self._offset) // 3_600 // hours_per_bucket
+        last = (until - 1 + self._offset) // 3_600 // hours_per_bucket
+        width = hours_per_bucket * 3_600
         buckets = {
             index: Bucket(start=datetime.fromtimestamp(index * width - self._offset, self._zone), total=0, split={})
             for index in range(first, last + 1)
         }
-        for index, label, n in groups:
-            bucket = buckets[index]
+        for hour, platform, sentiment, n, _ in self._volume(window):
+            bucket = buckets[hour // hours_per_bucket]
+            label = (sentiment or UNLABELED) if split == "sentiment" else platform
             bucket.total += n
-            bucket.split[label] = n
+            bucket.split[label] = bucket.split.get(label, 0) + n
         return list(buckets.values())
 
     def top_keywords(self, window: Window, *, limit: int = 20) -> list[tuple[str, int]]:
-        """Exact counts: whole local days come from the daily rollup, the partial days at either
-        end (and any platform-filtered window) from the mentions themselves."""
-        since, until = int(window.since.timestamp()), int(window.until.timestamp())
-        first_full = -(-(since + self._offset) // 86_400)  # first day starting at or after since
-        end_full = (until + self._offset) // 86_400  # days before this one end by until
+        since, until = _seconds(window)
+        first_day, end_day = self._whole_units(since, until, 86_400)
+        if window.platforms:  # the daily rollup has no platform: count from the timeline
+            first_day = end_day = first_day
+        scope = window.brand or ALL
         totals: Counter[str] = Counter()
+        platforms, platform_params = _platform_clause("platform", window.platforms)
         with self._errors("read"):
-            if window.platforms or first_full >= end_full:
-                totals.update(self._keywords_between(window, since, until))
-            else:
+            if first_day < end_day:
                 totals.update(
                     dict(
                         self._conn.execute(
                             "SELECT keyword, sum(n) FROM keyword_days WHERE scope = ? AND day >= ? AND day < ?"
                             " GROUP BY keyword",
-                            (window.brand or ALL, first_full, end_full),
+                            (scope, first_day, end_day),
                         ).fetchall()
                     )
                 )
-                totals.update(self._keywords_between(window, since, first_full * 86_400 - self._offset))
-                totals.update(self._keywords_between(window, end_full * 86_400 - self._offset, until))
+            for edge_since, edge_until in self._edges(since, until, first_day, end_day, 86_400):
+                for (words,) in self._conn.execute(
+                    "SELECT keywords FROM timeline WHERE scope = ? AND created_at >= ? AND created_at < ?"
+                    f" AND keywords != ''{platforms}",
+                    (scope, edge_since, edge_until, *platform_params),
+                ):
+                    totals.update(words.split("\t"))
         return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
-    def _keywords_between(self, window: Window, since: int, until: int) -> dict[str, int]:
-        if since >= until:
-            return {}
-        part = Window(
-            since=datetime.fromtimestamp(since, self._zone),
-            until=datetime.fromtimestamp(until, self._zone),
-            brand=window.brand,
-            platforms=window.platforms,
-        )
-        where, params = self._window_clauses(part)
-        return dict(
-            self._conn.execute(
-                "SELECT k.value, count(*) FROM timeline t JOIN mentions m ON m.pk = t.mention_pk,"
-                f" json_each(m.doc, '$.keywords') k WHERE {where} GROUP BY k.value",
-                params,
-            ).fetchall()
-        )
-
     def top_authors(self, window: Window, *, limit: int = 10) -> list[AuthorStats]:
-        where, params = self._window_clauses(window)
+        """The most active authors of a window (ties: more engagement first), exactly."""
         with self._errors("read"):
-            ranked = self._conn.execute(
-                "SELECT a.id, a.platform, a.profile, n, engagement FROM ("
-                "  SELECT t.author_pk, count(*) AS n, sum(t.engagement) AS engagement FROM timeline t"
-                f"  WHERE {where} AND t.author_pk IS NOT NULL GROUP BY t.author_pk"
-                "  ORDER BY n DESC, engagement DESC, t.author_pk LIMIT ?"
-                ") JOIN authors a ON a.pk = author_pk ORDER BY n DESC, engagement DESC, a.pk",
-                [*params, limit],
-            ).fetchall()
+            volume = sum(n for *_, n, _ in self._volume(window))
+            ranking = None
+            if volume > _DIRECT_RANKING_LIMIT:
+                ranking = self._rank_authors_by_bound(window, limit)
+            if ranking is None:
+                ranking = self._rank_authors_directly(window, limit)
+            profiles = self._author_profiles_for([pk for _, _, pk in ranking])
         return [
-            AuthorStats(
-                author=Author.model_validate({**orjson.loads(profile), "id": author_id}),
-                platform=platform,
-                mentions=n,
-                engagement=engagement,
-            )
-            for author_id, platform, profile, n, engagement in ranked
+            AuthorStats(author=profiles[pk][0], platform=profiles[pk][1], mentions=-n, engagement=-engagement)
+            for n, engagement, pk in ranking
         ]
+
+    def _rank_authors_directly(self, window: Window, limit: int) -> list[tuple[int, int, int]]:
+        clauses, params = self._filter_clauses(
+            MentionFilter(brand=window.brand, since=window.since, until=window.until, platforms=window.platforms)
+        )
+        where = " AND ".join(clauses)
+        return self._conn.execute(
+            "SELECT -count(*) AS n, -sum(t.engagement) AS e, t.author_pk FROM timeline t"
+            f" WHERE {where} AND t.author_pk IS NOT NULL GROUP BY t.author_pk ORDER BY n, e, t.author_pk LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+
+    def _rank_authors_by_bound(self, window: Window, limit: int) -> list[tuple[int, int, int]] | None:
+        """Rank without grouping every mention of a big window: visit authors by their all-time
+        count, which bounds their count in any window; once that bound falls below the current last
+        place, no later author can enter the ranking. None when that takes too many steps."""
+        since, until = _seconds(window)
+        scope = window.brand or ALL
+        platforms, platform_params = _platform_clause("platform", window.platforms)
+        ranking: list[tuple[int, int, int]] = []  # (-mentions, -engagement, author_pk)
+        after: tuple[int, int] | None = None  # (all-time count, author_pk) of the last author visited
+        for _ in range(_BOUNDED_RANKING_STEPS):
+            page = "" if after is None else " AND (n < ? OR (n = ? AND author_pk > ?))"
+            candidates = self._conn.execute(
+                f"SELECT n, author_pk FROM author_totals WHERE scope = ?{page} ORDER BY n DESC, author_pk LIMIT ?",
+                (scope, *(() if after is None else (after[0], *after)), _AUTHOR_BATCH),
+            ).fetchall()
+            if not candidates:
+                return ranking
+            marks = ",".join("?" * len(candidates))
+            ranking += [
+                (-n, -engagement, author_pk)
+                for author_pk, n, engagement in self._conn.execute(
+                    "SELECT author_pk, count(*), sum(engagement) FROM timeline INDEXED BY timeline_by_author"
+                    f" WHERE scope = ? AND author_pk IN ({marks}) AND created_at >= ? AND created_at < ?"
+                    f"{platforms} GROUP BY author_pk",
+                    (scope, *(pk for _, pk in candidates), since, until, *platform_params),
+                )
+            ]
+            ranking = sorted(ranking)[:limit]
+            after = (candidates[-1][0], candidates[-1][1])
+            if len(ranking) == limit and after[0] < -ranking[-1][0]:
+                return ranking
+        return None
+
+    def _author_profiles_for(self, pks: list[int]) -> dict[int, tuple[Author, str]]:
+        marks = ",".join("?" * len(pks))
+        rows = self._conn.execute(f"SELECT pk, id, platform, profile FROM authors WHERE pk IN ({marks})", pks)
+        return {
+            pk: (Author.model_validate({**orjson.loads(profile), "id": author_id}), platform)
+            for pk, author_id, platform, profile in rows
+        }
 
     # -- crawl bookkeeping ------------------------------------------------------------------
 
@@ -578,10 +597,28 @@ class SQLiteStore:
         ]
 
 
+def _facts(row: MentionRow, pks: dict[str, int], author_pks: dict[str, int]) -> derived.Facts:
+    author_pk = author_pks[row.author.key] if row.author else None
+    return derived.Facts(
+        pks[row.id], row.created_at, row.platform, row.sentiment, author_pk, row.engagement, row.scopes,
+        tuple(row.keywords),
+    )
+
+
 def _columns(row: MentionRow, author_pks: dict[str, int]) -> tuple[Any, ...]:
     author_pk = author_pks[row.author.key] if row.author else None
     return (row.id, row.platform, row.created_at, row.utc_offset, author_pk, row.sentiment, row.engagement,
             row.match_text, row.doc)
+
+
+def _seconds(window: Window) -> tuple[int, int]:
+    return int(window.since.timestamp()), int(window.until.timestamp())
+
+
+def _platform_clause(column: str, platforms: tuple[str, ...]) -> tuple[str, list[str]]:
+    if not platforms:
+        return "", []
+    return f" AND {column} IN ({','.join('?' * len(platforms))})", list(platforms)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:

@@ -2,20 +2,19 @@
 
 Preparing a row is pure CPU work (folding, index tokens, JSON) with no database access, so an
 import can prepare rows in worker processes while the main process writes (see fengxiang.ingest);
-`RowPreparer` is small and picklable for that reason, and rows are named tuples because they
+`prepare_row` is a plain function for that reason, and rows are named tuples because they
 pickle several times faster than dataclasses (the rows cross a process boundary).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
 
 from fengxiang.textmatch import fold, index_document_folded
 from store.model import Mention
 
-ALL = ""  # the timeline scope that holds every mention
+from store.sqlite_derived import ALL
 
 
 class AuthorRow(NamedTuple):
@@ -44,38 +43,27 @@ class MentionRow(NamedTuple):
     fts_tokens: str
     doc: str
     scopes: tuple[str, ...]
-    day: int  # local day number in the store's time zone
-    keywords: list[str]
+    keywords: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RowPreparer:
-    """Turns a Mention into a MentionRow for a store whose local time is UTC + ``offset`` seconds."""
-
-    offset: int
-
-    def day(self, timestamp: int) -> int:
-        return (timestamp + self.offset) // 86_400
-
-    def __call__(self, mention: Mention) -> MentionRow:
-        created_at = int(mention.created_at.timestamp())
-        offset = mention.created_at.utcoffset() or timedelta()
-        match_text = fold(mention.text)
-        return MentionRow(
-            id=mention.id,
-            platform=mention.platform,
-            created_at=created_at,
-            utc_offset=int(offset.total_seconds() // 60),
-            author=author_row(mention),
-            sentiment=mention.sentiment.label if mention.sentiment else None,
-            engagement=mention.metrics.engagement,
-            match_text=match_text,
-            fts_tokens=index_document_folded(match_text),
-            doc=mention.model_dump_json(exclude_none=True),  # == to_json_dict(), serialised in Rust
-            scopes=(ALL, *mention.brands),
-            day=self.day(created_at),
-            keywords=mention.keywords,
-        )
+def prepare_row(mention: Mention) -> MentionRow:
+    created_at = int(mention.created_at.timestamp())
+    offset = mention.created_at.utcoffset() or timedelta()
+    match_text = fold(mention.text)
+    return MentionRow(
+        id=mention.id,
+        platform=mention.platform,
+        created_at=created_at,
+        utc_offset=int(offset.total_seconds() // 60),
+        author=author_row(mention),
+        sentiment=mention.sentiment.label if mention.sentiment else None,
+        engagement=mention.metrics.engagement,
+        match_text=match_text,
+        fts_tokens=index_document_folded(match_text),
+        doc=mention.model_dump_json(exclude_none=True),  # == to_json_dict(), serialised in Rust
+        scopes=(ALL, *mention.brands),
+        keywords=mention.keywords,
+    )
 
 
 def author_row(mention: Mention) -> AuthorRow | None:

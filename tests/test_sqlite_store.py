@@ -149,3 +149,24 @@ def test_both_search_plans_find_the_same_mentions(tmp_path, monkeypatch, selecti
             found = {m.text for m in db.search(MentionFilter(text=parsed), limit=3).items}
             found |= {m.text for m in db.search(MentionFilter(text=parsed), limit=100).items}
             assert found == {t for t in texts if parsed.matches(t)}, query
+
+
+def test_the_bounded_top_authors_ranking_equals_grouping_everything(tmp_path, monkeypatch):
+    """Big windows rank authors by visiting them in order of their all-time count; small ones group."""
+    import store.sqlite
+
+    texts = [f"启航 {i}" for i in range(300)]
+    authors = [{"id": f"weibo:{(i * i) % 37}", "name": "x"} for i in range(300)]
+    days = [make_mention().created_at.replace(month=10, day=1 + i % 28) for i in range(300)]
+    with SQLiteStore(tmp_path / "s.db") as db:
+        db.upsert([make_mention(t, author=a, created_at=d, brands=["启航汽车"], metrics={"likes": i % 13})
+                   for i, (t, a, d) in enumerate(zip(texts, authors, days, strict=True))])
+        windows = [Window(days[0].replace(day=3), days[0].replace(day=20), brand="启航汽车"), ALL_TIME]
+        direct = [db.top_authors(w, limit=7) for w in windows]
+        monkeypatch.setattr(store.sqlite, "_DIRECT_RANKING_LIMIT", 0)
+        monkeypatch.setattr(store.sqlite, "_AUTHOR_BATCH", 3)
+        bounded = [db.top_authors(w, limit=7) for w in windows]
+    assert [[(a.author.id, a.mentions, a.engagement) for a in r] for r in bounded] == [
+        [(a.author.id, a.mentions, a.engagement) for a in r] for r in direct
+    ]
+    assert len(direct[0]) == 7

@@ -175,7 +175,6 @@ def test_counts_split_by_sentiment_and_platform(store):
     assert counts.total == len(expected)
     assert counts.by_sentiment == dict(Counter(m.sentiment_label or "unlabeled" for m in expected))
     assert counts.by_platform == dict(Counter(m.platform for m in expected))
-    assert counts.authors == len({m.author.id for m in expected})
     assert counts.engagement == sum(m.engagement for m in expected)
 
 
@@ -245,3 +244,42 @@ def test_folded_text_is_what_queries_see(store):
     store.upsert([make_mention("ＮＩＯ\u200b全新 ES8")])
     assert fold("ＮＩＯ\u200b全新 ES8") == "nio全新 es8"
     assert store.search(MentionFilter(text=parse("nio全新"))).items
+
+
+WINDOWS = [(at(0), at(20)), (at(2, 13, 7), at(9, 4, 59)), (at(5, 1, 30), at(5, 1, 45)), (at(3), at(4))]
+
+
+@pytest.mark.parametrize(("since", "until"), WINDOWS)
+@pytest.mark.parametrize("brand", [None, "蔚来"])
+def test_counts_and_trends_are_exact_for_any_window_after_refreshes(store, since, until, brand):
+    mentions = _seed(store, 200)
+    # a re-crawl refreshes engagement and a re-analysis flips sentiment and brands of some posts
+    refreshed = [m.model_copy(update={"metrics": m.metrics.model_copy(update={"likes": 7}),
+                                      "sentiment": None, "brands": ["理想"]}) for m in mentions[:40]]
+    store.upsert(refreshed)
+    current = list({m.id: m for m in [*mentions, *refreshed]}.values())
+    expected = _expected(current, MentionFilter(brand=brand, since=since, until=until))
+
+    counts = store.counts(window(since, until, brand))
+    assert counts.total == len(expected)
+    assert counts.engagement == sum(m.engagement for m in expected)
+    assert counts.by_sentiment == dict(Counter(m.sentiment_label or "unlabeled" for m in expected))
+    hours = store.histogram(window(since, until, brand), interval="hour", split="platform")
+    assert sum(b.total for b in hours) == len(expected)
+    for bucket in hours:
+        in_bucket = [m for m in expected if bucket.start <= m.created_at < bucket.start + timedelta(hours=1)]
+        assert bucket.split == {k: v for k, v in Counter(m.platform for m in in_bucket).items()}
+
+
+@pytest.mark.parametrize(("since", "until"), WINDOWS)
+def test_top_authors_match_a_brute_force_ranking(store, since, until):
+    mentions = _seed(store, 200)
+    expected = _expected(mentions, MentionFilter(brand="蔚来", since=since, until=until))
+    tally: dict[str, list[int]] = {}
+    for m in expected:
+        tally.setdefault(m.author.id, [0, 0])
+        tally[m.author.id][0] += 1
+        tally[m.author.id][1] += m.engagement
+    ranked = sorted(tally.items(), key=lambda item: (-item[1][0], -item[1][1]))[:5]
+    got = store.top_authors(window(since, until, "蔚来"), limit=5)
+    assert [(a.mentions, a.engagement) for a in got] == [tuple(v) for _, v in ranked]

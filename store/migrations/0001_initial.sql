@@ -34,7 +34,7 @@ CREATE VIRTUAL TABLE mention_fts USING fts5(
 );
 
 -- Every mention once under scope '' and once per matched brand, clustered by (scope, time):
--- counts, trends, author rankings and the first page of a brand's mentions are range scans.
+-- a brand's newest mentions and the edges of every window are range scans.
 CREATE TABLE timeline (
     scope       TEXT NOT NULL,
     created_at  INTEGER NOT NULL,
@@ -43,11 +43,40 @@ CREATE TABLE timeline (
     sentiment   TEXT,
     author_pk   INTEGER,
     engagement  INTEGER NOT NULL,
+    keywords    TEXT NOT NULL,                   -- tab-separated
     PRIMARY KEY (scope, created_at, mention_pk)
 ) WITHOUT ROWID;
 
--- Keyword counts per scope and local day, maintained on upsert, so hot words over weeks of a
--- big brand read a few thousand rows instead of every mention.
+-- One author's mentions in a window, for the top-authors ranking (see author_totals).
+CREATE INDEX timeline_by_author ON timeline (scope, author_pk, created_at, engagement);
+
+-- The rollups below are maintained on upsert (store/sqlite_derived.py) so that a brand's overview
+-- over weeks reads hundreds of rows, not every mention; the partial hour or day at each end of a
+-- window is read from the timeline, so the answers stay exact.
+
+-- Mentions and engagement per scope, local hour, platform and sentiment ('' = not analysed).
+CREATE TABLE volume_hours (
+    scope       TEXT NOT NULL,
+    hour        INTEGER NOT NULL,                -- hours since 1970-01-01 in the store's time zone
+    platform    TEXT NOT NULL,
+    sentiment   TEXT NOT NULL,
+    n           INTEGER NOT NULL,
+    engagement  INTEGER NOT NULL,
+    PRIMARY KEY (scope, hour, platform, sentiment)
+) WITHOUT ROWID;
+
+-- All-time mentions per author and scope: an upper bound on any window's count, which lets the
+-- top-authors ranking stop after the few most active authors instead of grouping every mention.
+CREATE TABLE author_totals (
+    scope      TEXT NOT NULL,
+    author_pk  INTEGER NOT NULL,
+    n          INTEGER NOT NULL,
+    PRIMARY KEY (scope, author_pk)
+) WITHOUT ROWID;
+
+CREATE INDEX author_totals_ranked ON author_totals (scope, n);
+
+-- Keyword counts per scope and local day.
 CREATE TABLE keyword_days (
     scope    TEXT NOT NULL,
     day      INTEGER NOT NULL,                   -- days since 1970-01-01 in the store's time zone
