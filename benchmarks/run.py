@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fengxiang.brands import BrandTagger
-from fengxiang.ingest import LineParser, ingest
+from fengxiang.ingest import LineParser, default_workers, ingest
 from fengxiang.query import parse
 from fengxiang.stats import overview
 from fengxiang.synthetic import BRANDS, demo_watchlist, generate_mentions, write_jsonl
@@ -56,13 +56,19 @@ def ingest_ours(lines_file: Path, db: Path, workers: int) -> dict[str, Any]:
         report = ingest(lines, store, parser=parser, workers=workers)
     seconds = time.perf_counter() - started
     store.close()
-    return {"mentions": report.stored.inserted, "rejected": report.rejected, "seconds": round(seconds, 1),
-            "mentions_per_s": round(report.stored.inserted / seconds), "workers": workers}
+    return {
+        "mentions": report.stored.inserted,
+        "rejected": report.rejected,
+        "seconds": round(seconds, 1),
+        "mentions_per_s": round(report.stored.inserted / seconds),
+        "workers": workers,
+    }
 
 
 def ingest_baseline(lines_file: Path, db: Path) -> dict[str, Any]:
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")  # the same durability as the store's
     conn.execute("CREATE TABLE posts (id TEXT PRIMARY KEY, created_at TEXT, doc TEXT)")
     conn.execute("CREATE INDEX posts_time ON posts (created_at)")
     started = time.perf_counter()
@@ -90,8 +96,14 @@ def disk_bytes(db: Path) -> int:
 def stats_runs(store: SQLiteStore, brand: str, end: datetime, runs: int) -> list[float]:
     # Windows ending at different hours, so no run answers from the previous one's cache.
     return [
-        timed(lambda shift=shift: overview(store, brand=brand, since=end - timedelta(days=30, hours=shift),
-                                           until=end - timedelta(hours=shift)))
+        timed(
+            lambda shift=shift: overview(
+                store,
+                brand=brand,
+                since=end - timedelta(days=30, hours=shift),
+                until=end - timedelta(hours=shift),
+            )
+        )
         for shift in range(runs)
     ]
 
@@ -105,16 +117,28 @@ def stats_baseline_runs(db: Path, brand: str, end: datetime, runs: int) -> list[
         until = end - timedelta(hours=shift)
         since, before = until - timedelta(days=30), until - timedelta(days=60)
         pattern = f'%"brands":[%"{brand}"%'
-        current, previous = (since.isoformat(), until.isoformat(), pattern), (before.isoformat(), since.isoformat(), pattern)
+        current, previous = (
+            (since.isoformat(), until.isoformat(), pattern),
+            (before.isoformat(), since.isoformat(), pattern),
+        )
         for params in (current, previous):
-            conn.execute(f"SELECT json_extract(doc, '$.sentiment.label'), count(*) FROM posts WHERE {where}"
-                         " GROUP BY 1", params).fetchall()
-        conn.execute(f"SELECT substr(created_at, 1, 10), count(*) FROM posts WHERE {where} GROUP BY 1",
-                     current).fetchall()
-        conn.execute(f"SELECT k.value, count(*) FROM posts, json_each(doc, '$.keywords') k WHERE {where}"
-                     " GROUP BY 1 ORDER BY 2 DESC LIMIT 10", current).fetchall()
-        conn.execute(f"SELECT json_extract(doc, '$.author.id'), count(*) FROM posts WHERE {where}"
-                     " GROUP BY 1 ORDER BY 2 DESC LIMIT 10", current).fetchall()
+            conn.execute(
+                f"SELECT json_extract(doc, '$.sentiment.label'), count(*) FROM posts WHERE {where} GROUP BY 1",
+                params,
+            ).fetchall()
+        conn.execute(
+            f"SELECT substr(created_at, 1, 10), count(*) FROM posts WHERE {where} GROUP BY 1", current
+        ).fetchall()
+        conn.execute(
+            f"SELECT k.value, count(*) FROM posts, json_each(doc, '$.keywords') k WHERE {where}"
+            " GROUP BY 1 ORDER BY 2 DESC LIMIT 10",
+            current,
+        ).fetchall()
+        conn.execute(
+            f"SELECT json_extract(doc, '$.author.id'), count(*) FROM posts WHERE {where}"
+            " GROUP BY 1 ORDER BY 2 DESC LIMIT 10",
+            current,
+        ).fetchall()
 
     return [timed(lambda shift=shift: one(shift)) for shift in range(runs)]
 
@@ -133,15 +157,19 @@ def search_baseline_runs(db: Path, rounds: int) -> list[float]:
     conn = sqlite3.connect(db)
     words = [term.strip('"').split()[0] for term in SEARCH_TERMS]
     return [
-        timed(lambda w=word: conn.execute(
-            "SELECT doc FROM posts WHERE doc LIKE ? ORDER BY created_at DESC LIMIT 50", (f"%{w}%",)).fetchall())
-        for _ in range(rounds) for word in words
+        timed(
+            lambda w=word: conn.execute(
+                "SELECT doc FROM posts WHERE doc LIKE ? ORDER BY created_at DESC LIMIT 50", (f"%{w}%",)
+            ).fetchall()
+        )
+        for _ in range(rounds)
+        for word in words
     ]
 
 
 def main() -> None:
     count = int(os.environ.get("FENGXIANG_BENCH_MENTIONS", "1000000"))
-    workers = int(os.environ.get("FENGXIANG_BENCH_WORKERS", str(os.cpu_count() or 1)))
+    workers = int(os.environ.get("FENGXIANG_BENCH_WORKERS", str(default_workers())))
     end = datetime.now(SHANGHAI).replace(minute=0, second=0, microsecond=0)
     brand = BRANDS[0].name
     with tempfile.TemporaryDirectory(prefix="fengxiang-bench-") as folder:
@@ -153,17 +181,25 @@ def main() -> None:
         baseline_db.parent.mkdir()
         result: dict[str, Any] = {
             "benchmark": "store",
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "sqlite": sqlite3.sqlite_version},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "sqlite": sqlite3.sqlite_version,
+            },
             "mentions": count,
             "targets": TARGETS,
         }
         ours = ingest_ours(lines_file, ours_db, workers)
         baseline = ingest_baseline(lines_file, baseline_db)
-        result["ingest"] = {"fengxiang": ours, "baseline_raw_json_rows": baseline,
-                            "meets_target": ours["mentions_per_s"] >= TARGETS["ingest_mentions_per_s"]}
-        result["bytes_per_mention"] = {"fengxiang": round(disk_bytes(ours_db) / count),
-                                       "baseline_raw_json_rows": round(disk_bytes(baseline_db) / count)}
+        result["ingest"] = {
+            "fengxiang": ours,
+            "baseline_raw_json_rows": baseline,
+            "meets_target": ours["mentions_per_s"] >= TARGETS["ingest_mentions_per_s"],
+        }
+        result["bytes_per_mention"] = {
+            "fengxiang": round(disk_bytes(ours_db) / count),
+            "baseline_raw_json_rows": round(disk_bytes(baseline_db) / count),
+        }
         store = SQLiteStore(ours_db)
         ours_stats = percentiles(stats_runs(store, brand, end, 30))
         result["stats_30d_one_brand"] = {

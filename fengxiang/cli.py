@@ -22,7 +22,7 @@ import orjson
 from fengxiang import __version__
 from fengxiang.brands import BrandTagger
 from fengxiang.config import Config, ConfigError, load_config, write_example_config
-from fengxiang.ingest import IngestReport, LineParser, ingest
+from fengxiang.ingest import IngestReport, LineParser, default_workers, ingest
 from fengxiang.progress import Progress
 from fengxiang.query import QuerySyntaxError, parse
 from fengxiang.stats import overview
@@ -173,9 +173,7 @@ def _mention_filter(args: argparse.Namespace, config: Config) -> MentionFilter:
 
 
 def _default_workers(size: int | None) -> int:
-    if size is None or size < PARALLEL_IMPORT_BYTES:
-        return 0
-    return max(1, (os.cpu_count() or 1))
+    return 0 if size is None or size < PARALLEL_IMPORT_BYTES else default_workers()
 
 
 @contextmanager
@@ -234,9 +232,23 @@ def _jsonl_writer(out: IO[bytes]) -> Callable[[Mention], None]:
 
 
 CSV_COLUMNS = (
-    "id", "platform", "created_at", "url", "text", "author_id", "author_name", "followers", "verified",
-    "reposts", "comments", "likes", "sentiment", "brands", "keywords", "parent_id",
-)  # fmt: skip
+    "id",
+    "platform",
+    "created_at",
+    "url",
+    "text",
+    "author_id",
+    "author_name",
+    "followers",
+    "verified",
+    "reposts",
+    "comments",
+    "likes",
+    "sentiment",
+    "brands",
+    "keywords",
+    "parent_id",
+)
 
 
 def _csv_writer(out: IO[bytes]) -> Callable[[Mention], None]:
@@ -251,14 +263,23 @@ def _csv_writer(out: IO[bytes]) -> Callable[[Mention], None]:
         author = mention.author
         writer.writerow(
             (
-                mention.id, mention.platform, mention.created_at.isoformat(), mention.url or "", mention.text,
-                author.id if author else "", author.name if author else "",
+                mention.id,
+                mention.platform,
+                mention.created_at.isoformat(),
+                mention.url or "",
+                mention.text,
+                author.id if author else "",
+                author.name if author else "",
                 author.followers if author and author.followers is not None else "",
                 "" if not author or author.verified is None else int(author.verified),
-                mention.metrics.reposts, mention.metrics.comments, mention.metrics.likes,
-                mention.sentiment_label or "", "|".join(mention.brands), "|".join(mention.keywords),
+                mention.metrics.reposts,
+                mention.metrics.comments,
+                mention.metrics.likes,
+                mention.sentiment_label or "",
+                "|".join(mention.brands),
+                "|".join(mention.keywords),
                 mention.parent_id or "",
-            )  # fmt: skip
+            )
         )
 
     return write
@@ -354,9 +375,7 @@ def _add_filters(command: argparse.ArgumentParser) -> None:
     command.add_argument("--brand", help="a watchlist entry's name")
     command.add_argument("--since", help="7d, 24h or a date such as 2026-11-01")
     command.add_argument("--until", help="a duration back from now or a date")
-    command.add_argument(
-        "--sentiment", action="append", choices=("negative", "neutral", "positive", "unlabeled")
-    )
+    command.add_argument("--sentiment", action="append", choices=("negative", "neutral", "positive", "unlabeled"))
     command.add_argument("--platform", action="append", help="weibo, bilibili, … (repeatable)")
     command.add_argument("--query", help='text query, e.g. "刹车 OR 自燃"')
 

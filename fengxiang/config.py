@@ -235,9 +235,7 @@ class SourceConfig(_Section):
     @classmethod
     def _base_url_is_http(cls, value: str | None) -> str | None:
         if value is not None and not is_http_url(value):
-            raise _fail(
-                "url", "must be a web address starting with http:// or https://, like https://m.weibo.cn"
-            )
+            raise _fail("url", "must be a web address starting with http:// or https://, like https://m.weibo.cn")
         return value
 
     @field_validator("cookie", mode="before")
@@ -264,8 +262,7 @@ class SourceConfig(_Section):
 
 
 _NEGATIVE_ONLY = (
-    "a watchlist query needs at least one term that is not negated — add the brand itself, "
-    "like: 蔚来 AND NOT 招聘"
+    "a watchlist query needs at least one term that is not negated — add the brand itself, like: 蔚来 AND NOT 招聘"
 )
 _QUERY_HELP = 'queries are terms joined by AND, OR, NOT; ( ) group them; "double quotes" make a phrase'
 
@@ -544,9 +541,7 @@ def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None =
     environ = os.environ if environ is None else environ
     config_path = resolve_config_path(path, environ)
     file = str(config_path)
-    text = _read_config_text(
-        config_path, from_environment=path is None and bool(environ.get(CONFIG_PATH_VARIABLE))
-    )
+    text = _read_config_text(config_path, from_environment=path is None and bool(environ.get(CONFIG_PATH_VARIABLE)))
     root, data = _parse_yaml(text, file)
     locator = _Locator(file, root)
 
@@ -628,8 +623,7 @@ _YAML_HINTS: list[tuple[str, str]] = [
     ),
     (
         "did not find expected",
-        "check the indentation, and that a value that starts with a quote also ends with it "
-        "— quote the whole value",
+        "check the indentation, and that a value that starts with a quote also ends with it — quote the whole value",
     ),
     ("found duplicate anchor", "each &anchor name may be defined once — rename one of them"),
     ("found undefined alias", "an *alias refers to an &anchor that does not exist — fix or remove it"),
@@ -687,8 +681,7 @@ def _duplicate_key_issues(node: yaml.Node, loc: Loc) -> list[_Issue]:
 _REFERENCE = re.compile(r"\$(\$?)\{([^}]*)(\}?)")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BAD_REFERENCE = (
-    "${ must be followed by a variable name (letters, digits, _) and } — write ${NAME}, "
-    "or $${ for a literal ${"
+    "${ must be followed by a variable name (letters, digits, _) and } — write ${NAME}, or $${ for a literal ${"
 )
 
 

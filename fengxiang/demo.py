@@ -65,13 +65,34 @@ def main() -> None:
     print("\n# the same file again: every post is updated in place, none doubled")
     run(folder, "ingest", posts.name)
     run(folder, "stats", "--brand", brand, "--since", "7d")
-    run(folder, "export", "--brand", brand, "--sentiment", "negative", "--since", "3d", "--format", "csv",
-        "-o", "negative.csv")
+    run(
+        folder,
+        "export",
+        "--brand",
+        brand,
+        "--sentiment",
+        "negative",
+        "--since",
+        "3d",
+        "--format",
+        "csv",
+        "-o",
+        "negative.csv",
+    )
     print(f"\nfirst lines of {folder / 'negative.csv'}:")
     with (folder / "negative.csv").open(encoding="utf-8-sig") as exported:
         for _, line in zip(range(4), exported, strict=False):
             print("  " + line.rstrip()[:160])
-    run(folder, "export", "--query", f"{brand} AND (刹车 OR 自燃 OR 维权)", "--since", "7d", "-o", "risk.jsonl")
+    run(
+        folder,
+        "export",
+        "--query",
+        f"{brand} AND (刹车 OR 自燃 OR 维权)",
+        "--since",
+        "7d",
+        "-o",
+        "risk.jsonl",
+    )
     print(f"\ndone. Try: cd {folder} && ../.venv/bin/fengxiang stats --brand {brand} --since 30d --json")
 
 

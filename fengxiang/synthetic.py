@@ -544,10 +544,24 @@ _TOPIC_BANK: dict[str, dict[tuple[str, int], tuple[str, ...]]] = {
 
 # Topic mix per label: which topics people write about when they are angry, neutral or happy.
 _TOPIC_WEIGHTS: dict[int, tuple[tuple[str, int], ...]] = {
-    NEG: (("quality", 3), ("service", 3), ("price", 2), ("delivery", 2), ("launch", 1), ("crisis", 2),
-          ("compare", 1)),
-    NEU: (("launch", 3), ("price", 2), ("question", 3), ("compare", 1), ("quality", 2), ("delivery", 1),
-          ("service", 1)),
+    NEG: (
+        ("quality", 3),
+        ("service", 3),
+        ("price", 2),
+        ("delivery", 2),
+        ("launch", 1),
+        ("crisis", 2),
+        ("compare", 1),
+    ),
+    NEU: (
+        ("launch", 3),
+        ("price", 2),
+        ("question", 3),
+        ("compare", 1),
+        ("quality", 2),
+        ("delivery", 1),
+        ("service", 1),
+    ),
     POS: (("quality", 3), ("service", 2), ("price", 2), ("delivery", 1), ("launch", 2), ("compare", 1)),
 }
 
@@ -613,8 +627,20 @@ _EMOTICONS: dict[int, tuple[str, ...]] = {
 
 # Endings added per mention, so reused bodies still make distinct posts.
 _TAILS: dict[int, tuple[str, ...]] = {
-    NEG: ("", "", "", "[怒]", "[抓狂]", "[允悲]", "[怒][怒][怒]", " 求扩散！", " 已截图留证。",
-          " 有同样遭遇的吗？", " #消费维权#", "（已投诉）"),
+    NEG: (
+        "",
+        "",
+        "",
+        "[怒]",
+        "[抓狂]",
+        "[允悲]",
+        "[怒][怒][怒]",
+        " 求扩散！",
+        " 已截图留证。",
+        " 有同样遭遇的吗？",
+        " #消费维权#",
+        "（已投诉）",
+    ),
     NEU: ("", "", "", "[思考]", "[doge]", "[吃瓜]", " 蹲一个", " 求解答", " #生活碎碎念#", "（转自朋友圈）"),
     POS: ("", "", "", "[赞]", "[哈哈]", "[爱你]", "[心]", "[good]", " 冲！", " 安利给大家～", " #好物分享#"),
 }
@@ -712,20 +738,27 @@ _CHATTER: dict[int, tuple[str, ...]] = {
 
 # Repost comments (brand-free): the part before //@ in a Weibo repost chain.
 _REPOST_COMMENTS: dict[int, tuple[str, ...]] = {
-    NEG: ("太离谱了吧", "希望官方给个说法", "同款遭遇+1", "转发扩散，让更多人看到", "这也太吓人了",
-          "必须严查", "支持维权", "气死我了[怒]"),
+    NEG: (
+        "太离谱了吧",
+        "希望官方给个说法",
+        "同款遭遇+1",
+        "转发扩散，让更多人看到",
+        "这也太吓人了",
+        "必须严查",
+        "支持维权",
+        "气死我了[怒]",
+    ),
     NEU: ("转发微博", "蹲一个后续", "马一下", "先码住", "吃瓜[吃瓜]", "有人知道真假吗", "等一个官方回应"),
     POS: ("说得太对了", "被种草了", "同款好用", "冲冲冲", "已下单", "真香[doge]"),
 }
 
 # The copy-paste 水军 wave: one script posted by many throwaway accounts within an hour.
-_WAVE_TEXT = (
-    "支持启航汽车！开了一年QIHANG Q7，刹车灵敏、续航扎实，个别事件不代表整体，别被带节奏了！#启航汽车#"
-)
+_WAVE_TEXT = "支持启航汽车！开了一年QIHANG Q7，刹车灵敏、续航扎实，个别事件不代表整体，别被带节奏了！#启航汽车#"
 _WAVE_ENDINGS = ("", "！", "！！", "[赞]", "[赞][赞]", "～", " 支持！", "[心]", "👍")
 
 # Words worth reporting as a post's keywords; each template's keywords are the ones it contains.
-_KEYWORD_VOCAB = frozenset(_words("""
+_KEYWORD_VOCAB = frozenset(
+    _words("""
     中控屏 黑屏 品控 车机 卡死 导航 重启 异响 底盘 天窗 漏水 续航 漆面 辅助驾驶 智驾 内饰 做工 OTA 能耗
     胎噪 试驾 加速 悬挂 调校 自动泊车 自驾游 交付 提车 销售 定金 订金 售后 维修 代步车 保养 道路救援
     车主群 官降 补偿 选装包 落地价 免费充电 调价 置换补贴 免息 用车成本 划痕 验车 充电枪 发布会 大灯
@@ -748,10 +781,29 @@ _KEYWORD_VOCAB = frozenset(_words("""
     请假 门店 工作人员 系统故障 主管 聊天记录 付款截图 检测报告 惊喜 流程 官方说法 用户反馈 媒体报道
     权威结论 售后政策 价格走势 实际体验 消费者 测评视频 线下体验 推销 讲解 同事 产品 预期 理性讨论
     仅供参考 朋友 回复 家里人 推荐 吐槽 心情 差距 无语 折腾 售后问题 服务差距
-"""))
+""")
+)
 
-_CITIES = ("上海", "北京", "杭州", "成都", "深圳", "广州", "武汉", "南京", "西安", "重庆", "长沙", "苏州",
-           "郑州", "天津", "青岛", "厦门", "合肥", "昆明")
+_CITIES = (
+    "上海",
+    "北京",
+    "杭州",
+    "成都",
+    "深圳",
+    "广州",
+    "武汉",
+    "南京",
+    "西安",
+    "重庆",
+    "长沙",
+    "苏州",
+    "郑州",
+    "天津",
+    "青岛",
+    "厦门",
+    "合肥",
+    "昆明",
+)
 
 # Nickname parts; joined they make names like 小鹿爱喝茶, 数码老王, 启航车主阿杰.
 _NAME_HEADS = _words("""
@@ -1020,8 +1072,16 @@ def _sentiment_probs(rng: random.Random, label: int) -> tuple[float, float, floa
 _THOUSANDTHS = tuple(round(i / 1000, 3) for i in range(1001))
 
 
-_AT_NAMES = ("小鹿爱喝茶", "橘子不加糖", "夜猫子阿May", "认真生活的土豆", "追风的小李", "沪漂打工人",
-             "不吃香菜的喵", "考研上岸的兔")
+_AT_NAMES = (
+    "小鹿爱喝茶",
+    "橘子不加糖",
+    "夜猫子阿May",
+    "认真生活的土豆",
+    "追风的小李",
+    "沪漂打工人",
+    "不吃香菜的喵",
+    "考研上岸的兔",
+)
 
 
 def _weighted_table(weights: Sequence[tuple[object, float]], size: int = 1000) -> list:
@@ -1052,8 +1112,9 @@ class _BodyPools:
         self.recruitment = [self._from_bank(_RECRUITMENT_BANK, NEU, BIG_BRAND) for _ in range(12)]
         self.chatter = [self._chatter_body() for _ in range(max(30, round(size * CHATTER_SHARE)))]
         self.incident = [self._incident_body() for _ in range(max(40, size // 40))]
-        self.incident_news = [self._from_bank(_INCIDENT_NEWS, NEG, BIG_BRAND, product=INCIDENT_PRODUCT)
-                              for _ in range(12)]
+        self.incident_news = [
+            self._from_bank(_INCIDENT_NEWS, NEG, BIG_BRAND, product=INCIDENT_PRODUCT) for _ in range(12)
+        ]
         self.wave = self._wave_body()
 
     def _brand_body(self, brand: BrandProfile, label: int) -> _Body:
@@ -1092,7 +1153,11 @@ class _BodyPools:
         return self._ensure_keywords([self.rng.choice(bank)], label, brand, _FEELINGS[label], product=product)
 
     def _ensure_keywords(
-        self, templates: list[str], label: int, brand: BrandProfile | None, extra: Sequence[str],
+        self,
+        templates: list[str],
+        label: int,
+        brand: BrandProfile | None,
+        extra: Sequence[str],
         product: str = "",
     ) -> _Body:
         """Add sentences until the body is long enough and has at least 3 keywords to report."""
@@ -1233,8 +1298,10 @@ class _AuthorPools:
         self.scanner = scanner
         self._taken: set[str] = set()
         self._ids = _spread_unique_ids(rng, size + bots + 64)
-        self.big = [self._make(name, platform, followers, verified_type, focus)
-                    for name, followers, verified_type, focus, platform in _BIG_ACCOUNTS]
+        self.big = [
+            self._make(name, platform, followers, verified_type, focus)
+            for name, followers, verified_type, focus, platform in _BIG_ACCOUNTS
+        ]
         self.news = [self._make(name, "news", rng.randint(50_000, 900_000), 3) for name in _NEWS_OUTLETS]
         self.regular = [self._regular() for _ in range(size)]
         self.bots = [self._bot() for _ in range(bots)]
@@ -1242,7 +1309,13 @@ class _AuthorPools:
         self.incident_reporters = [a for a in self.big if a.focus in (0, -1) and not _is_official(a)]
 
     def _make(
-        self, name: str, platform: str, followers: int, verified_type: int, focus: int = -1, *,
+        self,
+        name: str,
+        platform: str,
+        followers: int,
+        verified_type: int,
+        focus: int = -1,
+        *,
         known_brand_free: bool = False,
     ) -> _Author:
         self._taken.add(name)
@@ -1250,8 +1323,13 @@ class _AuthorPools:
         key = f"{number:024x}" if platform == "xiaohongshu" else str(number)
         hits, blocked = (frozenset(), frozenset()) if known_brand_free else self.scanner.scan(name)
         assert not blocked, f"author names must not hold exclusion terms: {name}"
-        record = {"id": platform + ":" + key, "name": name, "followers": followers,
-                  "verified": verified_type >= 0, "verified_type": verified_type}
+        record = {
+            "id": platform + ":" + key,
+            "name": name,
+            "followers": followers,
+            "verified": verified_type >= 0,
+            "verified_type": verified_type,
+        }
         return _Author(platform, record, name, hits, 0.02 * followers**0.8, focus)
 
     def _regular(self) -> _Author:
@@ -1299,8 +1377,32 @@ def _safe_nicknames() -> tuple[str, ...]:
 # -------------------------------------------------------------------------------------- timeline
 
 # Relative posting activity per hour of day (Beijing time): quiet 2-7am, peaks at lunch and evening.
-_HOURLY_RHYTHM = (0.55, 0.35, 0.2, 0.12, 0.1, 0.12, 0.25, 0.5, 0.8, 0.9, 0.95, 1.1,
-                  1.35, 1.25, 0.95, 0.9, 0.9, 1.0, 1.1, 1.25, 1.45, 1.5, 1.3, 0.9)
+_HOURLY_RHYTHM = (
+    0.55,
+    0.35,
+    0.2,
+    0.12,
+    0.1,
+    0.12,
+    0.25,
+    0.5,
+    0.8,
+    0.9,
+    0.95,
+    1.1,
+    1.35,
+    1.25,
+    0.95,
+    0.9,
+    0.9,
+    1.0,
+    1.1,
+    1.25,
+    1.45,
+    1.5,
+    1.3,
+    0.9,
+)
 _MEAN_RHYTHM = sum(_HOURLY_RHYTHM) / 24
 _MINUTE_SECOND_OFFSET = tuple(f"{second // 60:02d}:{second % 60:02d}+08:00" for second in range(3600))
 
@@ -1345,10 +1447,13 @@ def _timeline(count: int, end: datetime, days: float, wave_posts: int) -> list[_
     hours, spans = _clock_hours(start, end)
     # The incident breaks a few days before the end; the 水军 answer it about a day later.
     burst_start = (end - timedelta(days=min(4.0, days / 2))).replace(minute=0, second=0)
-    normal = [_HOURLY_RHYTHM[hour.hour] / _MEAN_RHYTHM * (hi - lo) / 3600
-              for hour, (lo, hi) in zip(hours, spans, strict=True)]
-    burst = [_burst_weight((hour - burst_start).total_seconds() / 3600) * weight
-             for hour, weight in zip(hours, normal, strict=True)]
+    normal = [
+        _HOURLY_RHYTHM[hour.hour] / _MEAN_RHYTHM * (hi - lo) / 3600 for hour, (lo, hi) in zip(hours, spans, strict=True)
+    ]
+    burst = [
+        _burst_weight((hour - burst_start).total_seconds() / 3600) * weight
+        for hour, weight in zip(hours, normal, strict=True)
+    ]
     wave = [0.0] * len(hours)
     wave_index = min(int((burst_start - hours[0]).total_seconds() // 3600) + 30, len(hours) - 1)
     wave[wave_index] = sum(normal) * wave_posts / count  # worth `wave_posts` mentions
@@ -1370,8 +1475,9 @@ def _clock_hours(start: datetime, end: datetime) -> tuple[list[datetime], list[t
     first_hour = start.replace(minute=0, second=0)
     hour_count = math.ceil((end - first_hour).total_seconds() / 3600)
     hours = [first_hour + timedelta(hours=index) for index in range(hour_count)]
-    spans = [(max(0, int((start - hour).total_seconds())), min(3600, int((end - hour).total_seconds())))
-             for hour in hours]
+    spans = [
+        (max(0, int((start - hour).total_seconds())), min(3600, int((end - hour).total_seconds()))) for hour in hours
+    ]
     return hours, spans
 
 
@@ -1500,8 +1606,14 @@ class _Assembler:
     # -- building blocks
 
     def original(
-        self, author: _Author, body: _Body, created_at: str, *, text: str | None = None,
-        boost: float = 1.0, viral: bool = False,
+        self,
+        author: _Author,
+        body: _Body,
+        created_at: str,
+        *,
+        text: str | None = None,
+        boost: float = 1.0,
+        viral: bool = False,
     ) -> dict:
         random = self.random
         flips = 0

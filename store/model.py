@@ -119,9 +119,7 @@ class Mention(BaseModel):
                 "milliseconds) or the date format"
             )
         if timestamp > time.time() + FUTURE_TOLERANCE.total_seconds():
-            raise ValueError(
-                f"created_at {self.created_at.isoformat()} is in the future — check the time zone"
-            )
+            raise ValueError(f"created_at {self.created_at.isoformat()} is in the future — check the time zone")
         if len(set(self.keywords)) != len(self.keywords):
             self.keywords = list(dict.fromkeys(self.keywords))
         if len(set(self.brands)) != len(self.brands):
@@ -141,9 +139,7 @@ class Mention(BaseModel):
         elif not prefix:
             self.id = f"{self.platform}:{self.id}"
         if not _MENTION_ID.match(self.id):
-            raise ValueError(
-                f"id {self.id!r} is not of the form platform:identifier (like weibo:5230754395068367)"
-            )
+            raise ValueError(f"id {self.id!r} is not of the form platform:identifier (like weibo:5230754395068367)")
 
     @property
     def engagement(self) -> int:

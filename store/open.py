@@ -12,6 +12,4 @@ def open_store(config: Config) -> Store:
     if isinstance(location, SqliteLocation):
         return SQLiteStore(location.path, timezone_name=config.timezone)
     assert isinstance(location, ElasticsearchLocation)
-    raise StoreError(
-        "the Elasticsearch store is not available in this version — set `store:` to a sqlite:/// path"
-    )
+    raise StoreError("the Elasticsearch store is not available in this version — set `store:` to a sqlite:/// path")

@@ -24,6 +24,7 @@ import orjson
 
 from fengxiang.query import Query, compile_sql, fts_match_expression
 from fengxiang.textmatch import index_document_folded
+from store import sqlite_derived as derived
 from store.base import (
     UNLABELED,
     AuthorStats,
@@ -40,7 +41,6 @@ from store.base import (
     Window,
 )
 from store.model import Author, Mention
-from store import sqlite_derived as derived
 from store.sqlite_derived import ALL
 from store.sqlite_rows import AuthorRow, MentionRow, prepare_row
 
@@ -50,8 +50,11 @@ _AUTHOR_CACHE_LIMIT = 1_000_000
 _AUTHOR_BATCH = 200  # candidates per step of the top-authors ranking
 _BOUNDED_RANKING_STEPS = 25
 _DIRECT_RANKING_LIMIT = 20_000  # windows with fewer mentions are ranked by grouping them all
-# Above this many full-text candidates, a search walks the newest mentions instead (see _is_selective).
-_SELECTIVE_CANDIDATES = 10_000  # author id → pk entries kept between batches
+# Search plans (see _find_page), tuned on 1,000,000 mentions: starting from the full-text candidates
+# costs ≈10 µs each; walking the timeline and checking each text ≈2 µs a mention.
+_FEW_CANDIDATES = 10_000
+_CANDIDATE_CAP = 50_000
+_RECENT_WALK = 20_000  # author id → pk entries kept between batches
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -259,12 +262,28 @@ class SQLiteStore:
                 "SELECT id, pk, created_at, platform, sentiment, author_pk, engagement, match_text,"
                 f" doc ->> '$.brands', doc ->> '$.keywords' FROM mentions WHERE id IN ({marks})"
             )
-            for mention_id, pk, created_at, platform, sentiment, author_pk, engagement, text, brands, words in (
-                conn.execute(query, chunk)
-            ):
+            for (
+                mention_id,
+                pk,
+                created_at,
+                platform,
+                sentiment,
+                author_pk,
+                engagement,
+                text,
+                brands,
+                words,
+            ) in conn.execute(query, chunk):
                 scopes = (ALL, *orjson.loads(brands or "[]"))
                 facts = derived.Facts(
-                    pk, created_at, platform, sentiment, author_pk, engagement, scopes, tuple(orjson.loads(words or "[]"))
+                    pk,
+                    created_at,
+                    platform,
+                    sentiment,
+                    author_pk,
+                    engagement,
+                    scopes,
+                    tuple(orjson.loads(words or "[]")),
                 )
                 stored[mention_id] = (facts, text)
         return stored
@@ -301,38 +320,96 @@ class SQLiteStore:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         key = "t.created_at" if sort == "time" else "t.engagement"
-        prefilter = where.text is not None and self._is_selective(where.text)
-        clauses, params = self._filter_clauses(where, prefilter=prefilter)
+        base = MentionFilter(where.brand, where.since, where.until, where.sentiments, where.platforms)
+        clauses, params = self._filter_clauses(base)
         if cursor:
             after_key, after_pk = _decode_cursor(cursor, sort)
             clauses.append(f"({key}, t.mention_pk) < (?, ?)")
             params += [after_key, after_pk]
-        sql = (
-            f"SELECT m.doc, {key}, t.mention_pk FROM timeline t JOIN mentions m ON m.pk = t.mention_pk"
-            f" WHERE {' AND '.join(clauses)} ORDER BY {key} DESC, t.mention_pk DESC LIMIT ?"
-        )
+        page = _PageQuery(key, clauses, params, limit + 1)
         with self._errors("search"):
-            found = self._conn.execute(sql, [*params, limit + 1]).fetchall()
-        items = [Mention.model_validate_json(doc) for doc, _, _ in found[:limit]]
-        next_cursor = _encode_cursor(sort, *found[limit - 1][1:]) if len(found) > limit else None
+            found = self._find_page(page, where.text)
+            docs = (
+                dict(
+                    self._conn.execute(
+                        f"SELECT pk, doc FROM mentions WHERE pk IN ({','.join('?' * len(found))})",
+                        [pk for _, pk in found],
+                    ).fetchall()
+                )
+                if found
+                else {}
+            )
+        items = [Mention.model_validate_json(docs[pk]) for _, pk in found[:limit]]
+        next_cursor = _encode_cursor(sort, *found[limit - 1]) if len(found) > limit else None
         return Page(items=items, next_cursor=next_cursor)
 
-    def _is_selective(self, query: Query) -> bool:
-        """Whether the full-text index narrows this query down to few candidates.
+    def _find_page(self, page: _PageQuery, text: Query | None) -> list[tuple[int, int]]:
+        """The (sort key, mention pk) of one page, by the cheapest of three plans.
 
-        Materialising the candidates of a common term costs more than walking the newest mentions
-        and checking the text of each, which finds a page of a common term quickly; a rare term is
-        the other way round. One capped count tells which case this is.
+        A text query can be answered by walking the scope newest first and checking each text (fast
+        when the words are common, since a page fills up early) or by starting from the full-text
+        candidates (fast when they are few). A capped count of the candidates picks the plan; when
+        they are many, the walk is first tried over the newest mentions only.
         """
-        expression = fts_match_expression(query)
-        if expression is None:
-            return False
-        with self._errors("search"):
+        if text is None:
+            return self._walk(page, None)
+        expression = fts_match_expression(text)
+        candidates = _CANDIDATE_CAP + 1
+        if expression is not None:
             candidates = self._conn.execute(
                 "SELECT count(*) FROM (SELECT rowid FROM mention_fts WHERE mention_fts MATCH ? LIMIT ?)",
-                (expression, _SELECTIVE_CANDIDATES + 1),
+                (expression, _CANDIDATE_CAP + 1),
             ).fetchone()[0]
-        return bool(candidates <= _SELECTIVE_CANDIDATES)
+        if candidates <= _FEW_CANDIDATES:
+            return self._from_candidates(page, text)
+        if page.key == "t.created_at":
+            recent = self._walk_recent(page, text)
+            if recent is not None:
+                return recent
+        return self._from_candidates(page, text) if candidates <= _CANDIDATE_CAP else self._walk(page, text)
+
+    def _walk(
+        self, page: _PageQuery, text: Query | None, extra: str = "", extra_params: tuple[Any, ...] = ()
+    ) -> list[tuple[int, int]]:
+        exact = self._text_clause(text, prefilter=False)
+        return self._conn.execute(
+            f"SELECT {page.key}, t.mention_pk FROM timeline t CROSS JOIN mentions m ON m.pk = t.mention_pk"
+            f" WHERE {' AND '.join([*page.clauses, *exact[0]])}{extra}"
+            f" ORDER BY {page.key} DESC, t.mention_pk DESC LIMIT ?",
+            [*page.params, *exact[1], *extra_params, page.limit],
+        ).fetchall()
+
+    def _walk_recent(self, page: _PageQuery, text: Query) -> list[tuple[int, int]] | None:
+        """Walk only the newest _RECENT_WALK mentions of the page's scope; None when they do not
+        hold a whole page (then nothing can be concluded about older ones)."""
+        oldest = self._conn.execute(
+            f"SELECT t.created_at FROM timeline t WHERE {' AND '.join(page.clauses)}"
+            " ORDER BY t.created_at DESC, t.mention_pk DESC LIMIT 1 OFFSET ?",
+            [*page.params, _RECENT_WALK],
+        ).fetchone()
+        if oldest is None:  # the whole scope is small: walking all of it is the answer
+            return self._walk(page, text)
+        found = self._walk(page, text, " AND t.created_at >= ?", (oldest[0],))
+        return found if len(found) == page.limit else None
+
+    def _from_candidates(self, page: _PageQuery, text: Query) -> list[tuple[int, int]]:
+        with_candidates = self._text_clause(text, prefilter=True)
+        return self._conn.execute(
+            f"SELECT {page.key}, t.mention_pk FROM mentions m CROSS JOIN timeline t"
+            " ON t.created_at = m.created_at AND t.mention_pk = m.pk"
+            f" WHERE {' AND '.join([*with_candidates[0], *page.clauses])}"
+            f" ORDER BY {page.key} DESC, t.mention_pk DESC LIMIT ?",
+            [*with_candidates[1], *page.params, page.limit],
+        ).fetchall()
+
+    @staticmethod
+    def _text_clause(text: Query | None, *, prefilter: bool) -> tuple[list[str], list[Any]]:
+        if text is None:
+            return [], []
+        compiled = compile_sql(
+            text, text_column="m.match_text", rowid_column="m.pk", fts_table="mention_fts", prefilter=prefilter
+        )
+        return [f"({compiled.where})"], list(compiled.params)
 
     def iter_mentions(self, where: MentionFilter) -> Iterator[Mention]:
         """Oldest first, read in keyset-paged chunks so an export never holds a long read lock."""
@@ -352,7 +429,7 @@ class SQLiteStore:
                 yield Mention.model_validate_json(doc)
             last = chunk[-1][1:]
 
-    def _filter_clauses(self, where: MentionFilter, *, prefilter: bool = True) -> tuple[list[str], list[Any]]:
+    def _filter_clauses(self, where: MentionFilter) -> tuple[list[str], list[Any]]:
         clauses = ["t.scope = ?"]
         params: list[Any] = [where.brand or ALL]
         if where.since is not None:
@@ -367,17 +444,8 @@ class SQLiteStore:
         if where.platforms:
             clauses.append(f"t.platform IN ({','.join('?' * len(where.platforms))})")
             params += list(where.platforms)
-        if where.text is not None:
-            text_filter = compile_sql(
-                where.text,
-                text_column="m.match_text",
-                rowid_column="m.pk",
-                fts_table="mention_fts",
-                prefilter=prefilter,
-            )
-            clauses.append(f"({text_filter.where})")
-            params += text_filter.params
-        return clauses, params
+        text_clauses, text_params = self._text_clause(where.text, prefilter=True)
+        return [*clauses, *text_clauses], [*params, *text_params]
 
     # -- aggregates -------------------------------------------------------------------------
     # Whole hours (whole days for keywords) inside a window come from the rollups; the partial
@@ -429,9 +497,7 @@ class SQLiteStore:
             counts.by_platform[platform] = counts.by_platform.get(platform, 0) + n
         return counts
 
-    def histogram(
-        self, window: Window, *, interval: Interval = "day", split: Split = "sentiment"
-    ) -> list[Bucket]:
+    def histogram(self, window: Window, *, interval: Interval = "day", split: Split = "sentiment") -> list[Bucket]:
         hours_per_bucket = 1 if interval == "hour" else 24
         since, until = _seconds(window)
         first = (since + self._offset) // 3_600 // hours_per_bucket
@@ -600,15 +666,38 @@ class SQLiteStore:
 def _facts(row: MentionRow, pks: dict[str, int], author_pks: dict[str, int]) -> derived.Facts:
     author_pk = author_pks[row.author.key] if row.author else None
     return derived.Facts(
-        pks[row.id], row.created_at, row.platform, row.sentiment, author_pk, row.engagement, row.scopes,
+        pks[row.id],
+        row.created_at,
+        row.platform,
+        row.sentiment,
+        author_pk,
+        row.engagement,
+        row.scopes,
         tuple(row.keywords),
     )
 
 
 def _columns(row: MentionRow, author_pks: dict[str, int]) -> tuple[Any, ...]:
     author_pk = author_pks[row.author.key] if row.author else None
-    return (row.id, row.platform, row.created_at, row.utc_offset, author_pk, row.sentiment, row.engagement,
-            row.match_text, row.doc)
+    return (
+        row.id,
+        row.platform,
+        row.created_at,
+        row.utc_offset,
+        author_pk,
+        row.sentiment,
+        row.engagement,
+        row.match_text,
+        row.doc,
+    )
+
+
+@dataclass(frozen=True)
+class _PageQuery:
+    key: str  # the sort column
+    clauses: list[str]  # every filter but the text query, on the timeline `t`
+    params: list[Any]
+    limit: int  # rows to fetch: one more than the page, to know whether another page follows
 
 
 def _seconds(window: Window) -> tuple[int, int]:

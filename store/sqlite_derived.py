@@ -33,8 +33,16 @@ def add(conn: sqlite3.Connection, facts: list[Facts], *, offset: int) -> None:
         "INSERT INTO timeline (scope, created_at, mention_pk, platform, sentiment, author_pk, engagement,"
         " keywords) VALUES (?,?,?,?,?,?,?,?)",
         [
-            (scope, f.created_at, f.mention_pk, f.platform, f.sentiment, f.author_pk, f.engagement,
-             "\t".join(f.keywords))
+            (
+                scope,
+                f.created_at,
+                f.mention_pk,
+                f.platform,
+                f.sentiment,
+                f.author_pk,
+                f.engagement,
+                "\t".join(f.keywords),
+            )
             for f in facts
             for scope in f.scopes
         ],
@@ -73,8 +81,7 @@ def _apply_rollups(conn: sqlite3.Connection, facts: Iterable[Facts], *, sign: in
         [(*key, n, engagement[key]) for key, n in volume.items()],
     )
     conn.executemany(
-        "INSERT INTO author_totals (scope, author_pk, n) VALUES (?,?,?)"
-        " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+        "INSERT INTO author_totals (scope, author_pk, n) VALUES (?,?,?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
         [(*key, n) for key, n in authors.items() if n],
     )
     conn.executemany(

@@ -13,7 +13,6 @@ from typing import NamedTuple
 
 from fengxiang.textmatch import fold, index_document_folded
 from store.model import Mention
-
 from store.sqlite_derived import ALL
 
 
@@ -27,8 +26,16 @@ class AuthorRow(NamedTuple):
     profile: str  # JSON of every profile field given
 
     def values(self, now: int) -> tuple[object, ...]:
-        return (self.key, self.platform, self.name, self.followers, self.verified, self.verified_type,
-                self.profile, now)
+        return (
+            self.key,
+            self.platform,
+            self.name,
+            self.followers,
+            self.verified,
+            self.verified_type,
+            self.profile,
+            now,
+        )
 
 
 class MentionRow(NamedTuple):
@@ -62,7 +69,7 @@ def prepare_row(mention: Mention) -> MentionRow:
         fts_tokens=index_document_folded(match_text),
         doc=mention.model_dump_json(exclude_none=True),  # == to_json_dict(), serialised in Rust
         scopes=(ALL, *mention.brands),
-        keywords=mention.keywords,
+        keywords=tuple(mention.keywords),
     )
 
 

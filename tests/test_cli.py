@@ -39,9 +39,14 @@ def workdir(tmp_path, monkeypatch) -> Path:
 
 
 def post(i: int, text: str, **fields) -> dict:
-    return {"id": f"weibo:{900 + i}", "text": text, "created_at": "2026-11-20T10:00:00+08:00",
-            "author": {"id": f"weibo:{i}", "name": f"用户{i}", "followers": 100 * i},
-            "metrics": {"reposts": i, "comments": 0, "likes": 1}, **fields}
+    return {
+        "id": f"weibo:{900 + i}",
+        "text": text,
+        "created_at": "2026-11-20T10:00:00+08:00",
+        "author": {"id": f"weibo:{i}", "name": f"用户{i}", "followers": 100 * i},
+        "metrics": {"reposts": i, "comments": 0, "likes": 1},
+        **fields,
+    }
 
 
 def write_jsonl(path: Path, rows: list) -> Path:
@@ -81,15 +86,18 @@ def test_check_never_prints_secrets(workdir, capsys):
 
 
 def test_ingest_stores_good_lines_and_reports_bad_ones_by_line_number(workdir, capsys):
-    file = write_jsonl(workdir / "in.jsonl", [
-        post(1, "启航的新车不错"),
-        b"{not json",
-        post(2, ""),
-        b"",
-        post(3, "星河手机 续航", metrics={"likes": -3}),
-        b"[1, 2]",
-        post(4, "Galaxa 发布会"),
-    ])
+    file = write_jsonl(
+        workdir / "in.jsonl",
+        [
+            post(1, "启航的新车不错"),
+            b"{not json",
+            post(2, ""),
+            b"",
+            post(3, "星河手机 续航", metrics={"likes": -3}),
+            b"[1, 2]",
+            post(4, "Galaxa 发布会"),
+        ],
+    )
     code, out, err = run(capsys, "ingest", str(file))
     assert code == 1  # partial
     assert "partial: 2 new, 0 updated, 4 rejected of 7 lines" in out
@@ -105,18 +113,32 @@ def test_ingest_stores_good_lines_and_reports_bad_ones_by_line_number(workdir, c
 
 
 def test_ingest_tags_brands_from_the_watchlist_when_posts_have_none(workdir, capsys):
-    file = write_jsonl(workdir / "in.jsonl", [post(1, "QIHANG Q7 试驾"), post(2, "星河手机和启航联名"),
-                                               post(3, "无关的话"), post(4, "已标注", brands=["星河手机"])])
+    file = write_jsonl(
+        workdir / "in.jsonl",
+        [
+            post(1, "QIHANG Q7 试驾"),
+            post(2, "星河手机和启航联名"),
+            post(3, "无关的话"),
+            post(4, "已标注", brands=["星河手机"]),
+        ],
+    )
     assert run(capsys, "ingest", str(file))[0] == 0
     code, out, _ = run(capsys, "export", "--format", "jsonl")
+    assert code == 0
     brands = {row["id"]: row["brands"] for row in map(orjson.loads, out.splitlines())}
-    assert brands == {"weibo:901": ["启航汽车"], "weibo:902": ["启航汽车", "星河手机"], "weibo:903": [],
-                      "weibo:904": ["星河手机"]}
+    assert brands == {
+        "weibo:901": ["启航汽车"],
+        "weibo:902": ["启航汽车", "星河手机"],
+        "weibo:903": [],
+        "weibo:904": ["星河手机"],
+    }
 
 
 def test_export_jsonl_round_trips_what_was_ingested(workdir, capsys):
-    rows = [post(i, f"启航 第{i}条", sentiment={"label": "neutral"}, keywords=["续航"], source_tag="import-1")
-            for i in range(1, 30)]
+    rows = [
+        post(i, f"启航 第{i}条", sentiment={"label": "neutral"}, keywords=["续航"], source_tag="import-1")
+        for i in range(1, 30)
+    ]
     file = write_jsonl(workdir / "in.jsonl", rows)
     assert run(capsys, "ingest", str(file))[0] == 0
     assert run(capsys, "export", "-o", "out.jsonl")[0] == 0
@@ -131,14 +153,18 @@ def test_export_jsonl_round_trips_what_was_ingested(workdir, capsys):
 
 
 def test_export_csv_opens_in_excel_and_filters(workdir, capsys):
-    file = write_jsonl(workdir / "in.jsonl", [
-        post(1, "启航 刹车, \"异响\"", sentiment={"label": "negative"}),
-        post(2, "启航 很好", sentiment={"label": "positive"}),
-        post(3, "星河手机 一般", sentiment={"label": "negative"}),
-    ])
+    file = write_jsonl(
+        workdir / "in.jsonl",
+        [
+            post(1, '启航 刹车, "异响"', sentiment={"label": "negative"}),
+            post(2, "启航 很好", sentiment={"label": "positive"}),
+            post(3, "星河手机 一般", sentiment={"label": "negative"}),
+        ],
+    )
     run(capsys, "ingest", str(file))
-    code, _, _ = run(capsys, "export", "--brand", "启航汽车", "--sentiment", "negative", "--format", "csv",
-                     "-o", "neg.csv")
+    code, _, _ = run(
+        capsys, "export", "--brand", "启航汽车", "--sentiment", "negative", "--format", "csv", "-o", "neg.csv"
+    )
     raw = (workdir / "neg.csv").read_bytes()
     assert code == 0 and raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for Chinese
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
@@ -156,13 +182,30 @@ def test_export_with_a_text_query(workdir, capsys):
 
 
 def test_stats_json_reports_the_window_against_the_previous_one(workdir, capsys):
-    rows = [post(i, "启航 刹车", created_at="2026-11-20T10:00:00+08:00", sentiment={"label": "negative"},
-                 keywords=["刹车"]) for i in range(1, 5)]
-    rows += [post(i, "启航 不错", created_at="2026-11-13T10:00:00+08:00", sentiment={"label": "positive"},
-                  keywords=["不错"]) for i in range(5, 7)]
+    rows = [
+        post(
+            i,
+            "启航 刹车",
+            created_at="2026-11-20T10:00:00+08:00",
+            sentiment={"label": "negative"},
+            keywords=["刹车"],
+        )
+        for i in range(1, 5)
+    ]
+    rows += [
+        post(
+            i,
+            "启航 不错",
+            created_at="2026-11-13T10:00:00+08:00",
+            sentiment={"label": "positive"},
+            keywords=["不错"],
+        )
+        for i in range(5, 7)
+    ]
     run(capsys, "ingest", str(write_jsonl(workdir / "in.jsonl", rows)))
-    code, out, err = run(capsys, "stats", "--brand", "启航汽车", "--since", "2026-11-17", "--until",
-                         "2026-11-24", "--json")
+    code, out, err = run(
+        capsys, "stats", "--brand", "启航汽车", "--since", "2026-11-17", "--until", "2026-11-24", "--json"
+    )
     assert code == 0, err
     stats = orjson.loads(out)
     assert stats["volume"] == {"current": 4, "previous": 2, "change": 1.0}

@@ -227,9 +227,7 @@ def test_a_malformed_reference_is_reported_not_taken_literally(tmp_path: Path) -
 
 
 def test_an_unquoted_variable_in_a_flow_list_says_to_quote_it(tmp_path: Path) -> None:
-    path = write_config(
-        tmp_path, "watchlist:\n  - name: 蔚来\n    query: 蔚来\n    competitors: [${RIVAL}]\n"
-    )
+    path = write_config(tmp_path, "watchlist:\n  - name: 蔚来\n    query: 蔚来\n    competitors: [${RIVAL}]\n")
 
     problem = only_problem(path, {"RIVAL": "理想"})
 
@@ -548,9 +546,7 @@ def test_relative_sqlite_path_is_resolved_against_the_config_files_directory(
 def test_absolute_sqlite_path_is_kept(tmp_path: Path) -> None:
     path = write_config(tmp_path, "store: sqlite:////var/lib/fengxiang/mentions.db\n")
 
-    assert load_config(path, environ={}).store_location() == SqliteLocation(
-        Path("/var/lib/fengxiang/mentions.db")
-    )
+    assert load_config(path, environ={}).store_location() == SqliteLocation(Path("/var/lib/fengxiang/mentions.db"))
 
 
 def test_an_http_store_is_elasticsearch(tmp_path: Path) -> None:

@@ -321,9 +321,7 @@ def test_render_is_canonical(query: str) -> None:
 
 
 def test_render_quotes_what_would_not_parse_as_a_word() -> None:
-    assert (
-        render(And((Term("-a"), Term("c++"), Term("and"), Term("a b")))) == '"-a" AND "c++" AND and AND "a b"'
-    )
+    assert render(And((Term("-a"), Term("c++"), Term("and"), Term("a b")))) == '"-a" AND "c++" AND and AND "a b"'
     with pytest.raises(ValueError):
         render(Term('say "hi"'))
 
@@ -336,9 +334,7 @@ def test_sql_rejects_names_that_are_not_identifiers() -> None:
 
 
 def test_sql_shape() -> None:
-    sql = compile_sql(
-        parse("蔚来 NIO -招聘"), text_column="p.match_text", rowid_column="p.rowid", fts_table="fts"
-    )
+    sql = compile_sql(parse("蔚来 NIO -招聘"), text_column="p.match_text", rowid_column="p.rowid", fts_table="fts")
     assert sql.where == (
         "p.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?) AND "
         "(instr(p.match_text, ?) > 0 AND (' ' || p.match_text || ' ') GLOB ? "
@@ -401,11 +397,7 @@ def test_elasticsearch_output_for_the_readme_query() -> None:
                     "bool": {
                         "should": [
                             {"wildcard": {"match_text": {"value": "*蔚来*"}}},
-                            {
-                                "regexp": {
-                                    "match_text": {"value": ".*[^0-9a-z]nio[^0-9a-z].*", "flags": "NONE"}
-                                }
-                            },
+                            {"regexp": {"match_text": {"value": ".*[^0-9a-z]nio[^0-9a-z].*", "flags": "NONE"}}},
                         ],
                         "minimum_should_match": 1,
                     }
@@ -426,9 +418,7 @@ def test_elasticsearch_boundaries_only_on_the_latin_side() -> None:
 
 
 def test_elasticsearch_escapes_special_characters() -> None:
-    assert to_elasticsearch(parse('"蔚*来?\\"')) == {
-        "wildcard": {"match_text": {"value": "*蔚\\*来\\?\\\\*"}}
-    }
+    assert to_elasticsearch(parse('"蔚*来?\\"')) == {"wildcard": {"match_text": {"value": "*蔚\\*来\\?\\\\*"}}}
     assert to_elasticsearch(parse('"a.b+c|(d)#@&<>~{}[]"')) == {
         "regexp": {
             "match_text": {
@@ -504,9 +494,7 @@ _PIECES = [
     "+",
     "[",
 ]
-_terms = (
-    st.lists(st.sampled_from(_PIECES), min_size=1, max_size=3).map("".join).filter(lambda s: fold(s) != "")
-)
+_terms = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=3).map("".join).filter(lambda s: fold(s) != "")
 _trees = st.recursive(
     _terms.map(Term),
     lambda children: st.one_of(

@@ -39,11 +39,7 @@ TERM_PIECES = [
 POST_PIECES = [*TERM_PIECES, '"', "  ", "\t", "（", "İ", "👨\u200d👩"]
 QUERY_OPERATORS = ["AND", "OR", "NOT", "+", "|", "-", "(", ")", '"', "“", "」", "and", "ＯＲ", "－", "｜"]
 
-terms = (
-    st.lists(st.sampled_from(TERM_PIECES), min_size=1, max_size=3)
-    .map("".join)
-    .filter(lambda s: fold(s) != "")
-)
+terms = st.lists(st.sampled_from(TERM_PIECES), min_size=1, max_size=3).map("".join).filter(lambda s: fold(s) != "")
 trees = st.recursive(
     terms.map(Term),
     lambda children: st.one_of(
@@ -80,8 +76,7 @@ def db() -> Iterator[sqlite3.Connection]:
     connection = sqlite3.connect(":memory:")
     connection.execute("CREATE TABLE posts(rowid INTEGER PRIMARY KEY, match_text TEXT NOT NULL)")
     connection.execute(
-        "CREATE VIRTUAL TABLE posts_fts USING fts5("
-        "tokens, content='', detail='full', columnsize=0, tokenize='ascii')"
+        "CREATE VIRTUAL TABLE posts_fts USING fts5(tokens, content='', detail='full', columnsize=0, tokenize='ascii')"
     )
     connection.execute("CREATE VIRTUAL TABLE posts_vocab USING fts5vocab(posts_fts, 'instance')")
     yield connection
@@ -113,9 +108,7 @@ def selected_by_python(query: Query, posts: list[str]) -> set[int]:
 
 @settings(max_examples=400, deadline=None)
 @given(data=st.data(), tree=trees)
-def test_sql_selects_exactly_the_matching_posts(
-    db: sqlite3.Connection, data: st.DataObject, tree: Node
-) -> None:
+def test_sql_selects_exactly_the_matching_posts(db: sqlite3.Connection, data: st.DataObject, tree: Node) -> None:
     query = Query.from_node(tree)
     posts = posts_for(data, query)
     store(db, posts)
@@ -139,9 +132,7 @@ FTS_TOKEN = re.compile(r"[0-9a-z]+|[^\x00-\x7f]")
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    posts=st.lists(st.lists(st.sampled_from(POST_PIECES), max_size=8).map("".join), min_size=1, max_size=5)
-)
+@given(posts=st.lists(st.lists(st.sampled_from(POST_PIECES), max_size=8).map("".join), min_size=1, max_size=5))
 def test_fts5_tokenizes_the_index_document_into_words_and_single_characters(
     db: sqlite3.Connection, posts: list[str]
 ) -> None:

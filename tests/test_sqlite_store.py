@@ -18,7 +18,9 @@ from store.base import MentionFilter, StoreError, Window
 from store.sqlite import SQLiteStore
 from tests.conftest import make_mention
 
-ALL_TIME = Window(since=make_mention().created_at.replace(year=2001), until=make_mention().created_at.replace(year=2030))
+ALL_TIME = Window(
+    since=make_mention().created_at.replace(year=2001), until=make_mention().created_at.replace(year=2030)
+)
 
 
 def test_the_file_is_in_wal_mode_with_the_current_schema(tmp_path):
@@ -40,14 +42,14 @@ def test_reopening_keeps_the_data_and_does_not_migrate_twice(tmp_path):
 def test_a_store_from_a_newer_version_is_refused(tmp_path):
     SQLiteStore(tmp_path / "s.db").close()
     sqlite3.connect(tmp_path / "s.db").execute("PRAGMA user_version = 99")
-    with pytest.raises(StoreError, match="newer than this fengxiang knows.*upgrade"):
+    with pytest.raises(StoreError, match=r"newer than this fengxiang knows.*upgrade"):
         SQLiteStore(tmp_path / "s.db")
 
 
 def test_a_path_that_cannot_hold_a_database_is_a_clear_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(StoreError, match="cannot create the folder.*choose a writable path"):
+    with pytest.raises(StoreError, match=r"cannot create the folder.*choose a writable path"):
         SQLiteStore(blocker / "sub" / "s.db")
 
 
@@ -83,16 +85,31 @@ def test_a_store_locked_by_another_writer_is_a_clear_error(tmp_path):
 def _write_posts(path: Path, count: int) -> None:
     with path.open("wb") as out:
         for i in range(count):
-            post = {"id": f"weibo:{10**15 + i}", "text": f"启航汽车 第{i}条 续航不错",
-                    "created_at": "2026-11-20T10:00:00+08:00", "brands": ["启航汽车"],
-                    "author": {"id": f"weibo:{i % 500}", "name": f"用户{i % 500}"}}
+            post = {
+                "id": f"weibo:{10**15 + i}",
+                "text": f"启航汽车 第{i}条 续航不错",
+                "created_at": "2026-11-20T10:00:00+08:00",
+                "brands": ["启航汽车"],
+                "author": {"id": f"weibo:{i % 500}", "name": f"用户{i % 500}"},
+            }
             out.write(orjson.dumps(post) + b"\n")
 
 
 def _ingest_process(config: Path, posts: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "fengxiang.cli", "ingest", str(posts), "--config", str(config), "--workers", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "fengxiang.cli",
+            "ingest",
+            str(posts),
+            "--config",
+            str(config),
+            "--workers",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -135,20 +152,34 @@ def test_kill_9_during_ingest_keeps_every_committed_batch_and_a_rerun_completes(
     assert f"{total - after_kill:,} new, {after_kill:,} updated".encode() in out
 
 
-@pytest.mark.parametrize("selective_limit", [0, 10_000])
-def test_both_search_plans_find_the_same_mentions(tmp_path, monkeypatch, selective_limit):
-    """Common terms walk the newest mentions, rare ones use the full-text candidates: same answer."""
+@pytest.mark.parametrize(
+    ("few", "cap", "recent"),
+    [(10_000, 50_000, 20_000), (0, 50_000, 2), (0, 0, 2), (0, 50_000, 100), (0, 0, 0)],
+    ids=["from-candidates", "recent-walk-then-candidates", "recent-walk-then-full-walk", "walk-small-scope", "walk"],
+)
+def test_every_search_plan_finds_the_same_pages(tmp_path, monkeypatch, few, cap, recent):
+    """Rare terms start from full-text candidates, common ones walk the newest mentions: same pages."""
     import store.sqlite
 
-    monkeypatch.setattr(store.sqlite, "_SELECTIVE_CANDIDATES", selective_limit)
-    texts = ["启航 刹车 异响", "启航 续航", "QIHANG 刹车", "onion", "刹车片", "车"]
+    for name, value in (("_FEW_CANDIDATES", few), ("_CANDIDATE_CAP", cap), ("_RECENT_WALK", recent)):
+        monkeypatch.setattr(store.sqlite, name, value)
+    texts = ["启航 刹车 异响", "启航 续航", "QIHANG 刹车", "onion", "刹车片", "车", "！！！", "启航 退款"] * 5
+    days = [make_mention().created_at.replace(day=1 + i % 19) for i in range(len(texts))]
     with SQLiteStore(tmp_path / "s.db") as db:
-        db.upsert([make_mention(text, id=f"weibo:{i}") for i, text in enumerate(texts)])
-        for query in ["刹车", "qihang OR 续航", "车 -刹车", "启航 -续航"]:
+        db.upsert(
+            [make_mention(t, id=f"weibo:{i}", created_at=d) for i, (t, d) in enumerate(zip(texts, days, strict=True))]
+        )
+        for query in ["刹车", "qihang OR 续航", "车 -刹车", "启航 -续航", "！！！", "NOT 车"]:
             parsed = parse(query)
-            found = {m.text for m in db.search(MentionFilter(text=parsed), limit=3).items}
-            found |= {m.text for m in db.search(MentionFilter(text=parsed), limit=100).items}
-            assert found == {t for t in texts if parsed.matches(t)}, query
+            seen, cursor = [], None
+            while True:
+                page = db.search(MentionFilter(text=parsed), limit=3, cursor=cursor)
+                seen += page.items
+                if not (cursor := page.next_cursor):
+                    break
+            expected = sorted(((m.created_at, int(m.id.split(":")[1])) for m in seen), reverse=True)
+            assert [(m.created_at, int(m.id.split(":")[1])) for m in seen] == expected, query
+            assert sorted(m.id for m in seen) == sorted(f"weibo:{i}" for i, t in enumerate(texts) if parsed.matches(t))
 
 
 def test_the_bounded_top_authors_ranking_equals_grouping_everything(tmp_path, monkeypatch):
@@ -159,8 +190,12 @@ def test_the_bounded_top_authors_ranking_equals_grouping_everything(tmp_path, mo
     authors = [{"id": f"weibo:{(i * i) % 37}", "name": "x"} for i in range(300)]
     days = [make_mention().created_at.replace(month=10, day=1 + i % 28) for i in range(300)]
     with SQLiteStore(tmp_path / "s.db") as db:
-        db.upsert([make_mention(t, author=a, created_at=d, brands=["启航汽车"], metrics={"likes": i % 13})
-                   for i, (t, a, d) in enumerate(zip(texts, authors, days, strict=True))])
+        db.upsert(
+            [
+                make_mention(t, author=a, created_at=d, brands=["启航汽车"], metrics={"likes": i % 13})
+                for i, (t, a, d) in enumerate(zip(texts, authors, days, strict=True))
+            ]
+        )
         windows = [Window(days[0].replace(day=3), days[0].replace(day=20), brand="启航汽车"), ALL_TIME]
         direct = [db.top_authors(w, limit=7) for w in windows]
         monkeypatch.setattr(store.sqlite, "_DIRECT_RANKING_LIMIT", 0)

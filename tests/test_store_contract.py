@@ -45,11 +45,23 @@ def test_the_last_copy_of_an_id_in_one_batch_wins(store):
 
 
 def test_a_recrawl_refreshes_metrics_text_and_analysis(store):
-    original = make_mention("蔚来 刹车 有问题", id="weibo:7", brands=["蔚来"], keywords=["刹车"],
-                            sentiment={"label": "negative"}, metrics={"likes": 1})
+    original = make_mention(
+        "蔚来 刹车 有问题",
+        id="weibo:7",
+        brands=["蔚来"],
+        keywords=["刹车"],
+        sentiment={"label": "negative"},
+        metrics={"likes": 1},
+    )
     store.upsert([original])
-    refreshed = make_mention("蔚来 理想 都不错", id="weibo:7", brands=["蔚来", "理想"], keywords=["不错"],
-                             sentiment={"label": "positive"}, metrics={"likes": 500, "reposts": 20})
+    refreshed = make_mention(
+        "蔚来 理想 都不错",
+        id="weibo:7",
+        brands=["蔚来", "理想"],
+        keywords=["不错"],
+        sentiment={"label": "positive"},
+        metrics={"likes": 500, "reposts": 20},
+    )
     store.upsert([refreshed])
 
     got = store.get("weibo:7")
@@ -70,9 +82,17 @@ def test_dropping_a_brand_on_reanalysis_removes_the_mention_from_it(store):
 
 
 def test_get_round_trips_every_field_including_unknown_ones(store):
-    mention = make_mention("蔚来", id="weibo:9", url="https://m.weibo.cn/detail/9", parent_id="weibo:1",
-                           keywords=["服务"], brands=["蔚来"], simhash="00ff00ff00ff00ff", region_name="上海",
-                           sentiment={"label": "neutral", "probs": {"negative": 0.1, "neutral": 0.8, "positive": 0.1}})
+    mention = make_mention(
+        "蔚来",
+        id="weibo:9",
+        url="https://m.weibo.cn/detail/9",
+        parent_id="weibo:1",
+        keywords=["服务"],
+        brands=["蔚来"],
+        simhash="00ff00ff00ff00ff",
+        region_name="上海",
+        sentiment={"label": "neutral", "probs": {"negative": 0.1, "neutral": 0.8, "positive": 0.1}},
+    )
     store.upsert([mention])
     got = store.get("weibo:9")
     assert got.to_json_dict() == mention.to_json_dict()
@@ -180,9 +200,13 @@ def test_counts_split_by_sentiment_and_platform(store):
 
 def test_histogram_buckets_are_local_days_and_zero_filled(store):
     late_evening = at(2, 23, 30)  # 15:30 UTC, still the 3rd in Shanghai
-    store.upsert([make_mention("a", created_at=late_evening, sentiment={"label": "negative"}),
-                  make_mention("b", created_at=at(2, 0, 5)),
-                  make_mention("c", created_at=at(4, 8), platform="bilibili")])
+    store.upsert(
+        [
+            make_mention("a", created_at=late_evening, sentiment={"label": "negative"}),
+            make_mention("b", created_at=at(2, 0, 5)),
+            make_mention("c", created_at=at(4, 8), platform="bilibili"),
+        ]
+    )
     days = store.histogram(window(at(1, 0), at(6, 0)), interval="day", split="sentiment")
     assert [b.start for b in days] == [at(d, 0) for d in range(1, 6)]
     assert [b.total for b in days] == [0, 2, 0, 1, 0]
@@ -198,10 +222,15 @@ def test_top_keywords_are_exact_over_partial_days(store):
     changed = [m.model_copy(update={"keywords": ["召回"]}) for m in mentions[:30]]
     store.upsert(changed)
     current = {m.id: m for m in [*mentions, *changed]}.values()
-    for brand, since, until in [(None, at(0), at(20)), ("蔚来", at(2, 13, 7), at(9, 4, 59)),
-                                ("理想", at(5, 1), at(5, 23)), (None, at(3, 0), at(4, 0))]:
+    for brand, since, until in [
+        (None, at(0), at(20)),
+        ("蔚来", at(2, 13, 7), at(9, 4, 59)),
+        ("理想", at(5, 1), at(5, 23)),
+        (None, at(3, 0), at(4, 0)),
+    ]:
         expected = Counter(
-            word for m in current
+            word
+            for m in current
             if (brand is None or brand in m.brands) and since <= m.created_at < until
             for word in m.keywords
         )
@@ -254,8 +283,16 @@ WINDOWS = [(at(0), at(20)), (at(2, 13, 7), at(9, 4, 59)), (at(5, 1, 30), at(5, 1
 def test_counts_and_trends_are_exact_for_any_window_after_refreshes(store, since, until, brand):
     mentions = _seed(store, 200)
     # a re-crawl refreshes engagement and a re-analysis flips sentiment and brands of some posts
-    refreshed = [m.model_copy(update={"metrics": m.metrics.model_copy(update={"likes": 7}),
-                                      "sentiment": None, "brands": ["理想"]}) for m in mentions[:40]]
+    refreshed = [
+        m.model_copy(
+            update={
+                "metrics": m.metrics.model_copy(update={"likes": 7}),
+                "sentiment": None,
+                "brands": ["理想"],
+            }
+        )
+        for m in mentions[:40]
+    ]
     store.upsert(refreshed)
     current = list({m.id: m for m in [*mentions, *refreshed]}.values())
     expected = _expected(current, MentionFilter(brand=brand, since=since, until=until))
