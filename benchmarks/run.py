@@ -36,10 +36,15 @@ TARGETS = {"ingest_mentions_per_s": 20_000, "stats_p95_ms": 200, "search_p95_ms"
 SEARCH_TERMS = ["刹车", "退款", "QIHANG", "自燃 OR 维权", '"续航 焦虑"', "客服 -退款", "车"]
 
 
-def percentiles(samples_ms: list[float]) -> dict[str, float]:
+def percentiles(samples_ms: list[float], *, cold_ms: list[float] | None = None) -> dict[str, float]:
+    """p50/p95 of warm runs; ``cold_ms`` are first runs against a freshly opened store (its page
+    cache empty), reported apart because a dashboard or service keeps its connection warm."""
     ordered = sorted(samples_ms)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50_ms": round(statistics.median(ordered), 2), "p95_ms": round(p95, 2), "runs": len(ordered)}
+    result = {"p50_ms": round(statistics.median(ordered), 2), "p95_ms": round(p95, 2), "runs": len(ordered)}
+    if cold_ms:
+        result["cold_first_runs_max_ms"] = round(max(cold_ms), 2)
+    return result
 
 
 def timed(action: Callable[[], Any]) -> float:
@@ -201,14 +206,16 @@ def main() -> None:
             "baseline_raw_json_rows": round(disk_bytes(baseline_db) / count),
         }
         store = SQLiteStore(ours_db)
-        ours_stats = percentiles(stats_runs(store, brand, end, 30))
+        cold_stats = stats_runs(store, brand, end, 1)
+        ours_stats = percentiles(stats_runs(store, brand, end, 30), cold_ms=cold_stats)
         result["stats_30d_one_brand"] = {
             "brand": brand,
             "fengxiang": ours_stats,
             "baseline_raw_json_rows": percentiles(stats_baseline_runs(baseline_db, brand, end, 5)),
             "meets_target": ours_stats["p95_ms"] <= TARGETS["stats_p95_ms"],
         }
-        ours_search = percentiles(search_runs(store, brand, 5))
+        cold_search = search_runs(store, brand, 1)
+        ours_search = percentiles(search_runs(store, brand, 5), cold_ms=cold_search)
         result["search_first_page"] = {
             "queries": SEARCH_TERMS,
             "fengxiang": ours_search,

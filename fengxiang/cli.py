@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -57,7 +58,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     with _store(config) as store:
         total = store.counts(_everything()).total
     print(f"config {config.config_file}: ok")
-    print(f"  store      {config.store} ({total:,} mentions)")
+    print(f"  store      {_without_password(config.store)} ({total:,} mentions)")
     print(f"  timezone   {config.timezone}")
     print(f"  watchlist  {', '.join(entry.name for entry in config.watchlist) or '(empty)'}")
     for name, source in config.sources.items():
@@ -136,6 +137,16 @@ def _store(config: Config) -> Iterator[Store]:
 
 def _everything() -> Window:
     return Window(since=EARLIEST_POST, until=datetime.now(UTC) + timedelta(days=2))
+
+
+def _without_password(url: str) -> str:
+    """An Elasticsearch URL may carry user:password; show the user only."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def _time_arg(text: str, now: datetime, config: Config) -> datetime:

@@ -11,9 +11,9 @@ import base64
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
@@ -47,6 +47,7 @@ from store.sqlite_rows import AuthorRow, MentionRow, prepare_row
 _IN_CHUNK = 500  # ids per `IN (…)` lookup, well under SQLite's variable limit
 _BULK_CHECKPOINT_PAGES = 100_000  # ≈ 400 MB of write-ahead log between checkpoints during bulk loads
 _AUTHOR_CACHE_LIMIT = 1_000_000
+_VOLUME_KEYS = {"bucket": "{hour} / {per}", "platform": "platform", "sentiment": "sentiment"}
 _AUTHOR_BATCH = 200  # candidates per step of the top-authors ranking
 _BOUNDED_RANKING_STEPS = 25
 _DIRECT_RANKING_LIMIT = 20_000  # windows with fewer mentions are ranked by grouping them all
@@ -259,32 +260,24 @@ class SQLiteStore:
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
             query = (
-                "SELECT id, pk, created_at, platform, sentiment, author_pk, engagement, match_text,"
-                f" doc ->> '$.brands', doc ->> '$.keywords' FROM mentions WHERE id IN ({marks})"
+                "SELECT id, match_text, doc ->> '$.brands', doc ->> '$.keywords',"
+                f" pk, created_at, platform, sentiment, author_pk, engagement FROM mentions WHERE id IN ({marks})"
             )
             for (
                 mention_id,
+                text,
+                brands,
+                words,
                 pk,
                 created_at,
                 platform,
                 sentiment,
                 author_pk,
                 engagement,
-                text,
-                brands,
-                words,
             ) in conn.execute(query, chunk):
                 scopes = (ALL, *orjson.loads(brands or "[]"))
-                facts = derived.Facts(
-                    pk,
-                    created_at,
-                    platform,
-                    sentiment,
-                    author_pk,
-                    engagement,
-                    scopes,
-                    tuple(orjson.loads(words or "[]")),
-                )
+                keywords = tuple(orjson.loads(words or "[]"))
+                facts = derived.Facts(pk, created_at, platform, sentiment, author_pk, engagement, scopes, keywords)
                 stored[mention_id] = (facts, text)
         return stored
 
@@ -319,25 +312,13 @@ class SQLiteStore:
     ) -> Page:
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        key = "t.created_at" if sort == "time" else "t.engagement"
-        base = MentionFilter(where.brand, where.since, where.until, where.sentiments, where.platforms)
-        clauses, params = self._filter_clauses(base)
-        if cursor:
-            after_key, after_pk = _decode_cursor(cursor, sort)
-            clauses.append(f"({key}, t.mention_pk) < (?, ?)")
-            params += [after_key, after_pk]
-        page = _PageQuery(key, clauses, params, limit + 1)
+        after = _decode_cursor(cursor, sort) if cursor else None
+        page = _PageQuery(replace(where, text=None), sort, after, limit + 1)
         with self._errors("search"):
             found = self._find_page(page, where.text)
-            docs = (
-                dict(
-                    self._conn.execute(
-                        f"SELECT pk, doc FROM mentions WHERE pk IN ({','.join('?' * len(found))})",
-                        [pk for _, pk in found],
-                    ).fetchall()
-                )
-                if found
-                else {}
+            marks = ",".join("?" * len(found))
+            docs = dict(
+                self._conn.execute(f"SELECT pk, doc FROM mentions WHERE pk IN ({marks})", [pk for _, pk in found])
             )
         items = [Mention.model_validate_json(docs[pk]) for _, pk in found[:limit]]
         next_cursor = _encode_cursor(sort, *found[limit - 1]) if len(found) > limit else None
@@ -362,7 +343,7 @@ class SQLiteStore:
             ).fetchone()[0]
         if candidates <= _FEW_CANDIDATES:
             return self._from_candidates(page, text)
-        if page.key == "t.created_at":
+        if page.sort == "time":
             recent = self._walk_recent(page, text)
             if recent is not None:
                 return recent
@@ -371,21 +352,23 @@ class SQLiteStore:
     def _walk(
         self, page: _PageQuery, text: Query | None, extra: str = "", extra_params: tuple[Any, ...] = ()
     ) -> list[tuple[int, int]]:
-        exact = self._text_clause(text, prefilter=False)
+        clauses, params = page.clauses(_TIMELINE_COLUMNS)
+        exact, exact_params = self._text_clause(text, prefilter=False)
+        key = _TIMELINE_COLUMNS[page.sort_column]
         return self._conn.execute(
-            f"SELECT {page.key}, t.mention_pk FROM timeline t CROSS JOIN mentions m ON m.pk = t.mention_pk"
-            f" WHERE {' AND '.join([*page.clauses, *exact[0]])}{extra}"
-            f" ORDER BY {page.key} DESC, t.mention_pk DESC LIMIT ?",
-            [*page.params, *exact[1], *extra_params, page.limit],
+            f"SELECT {key}, t.mention_pk FROM timeline t CROSS JOIN mentions m ON m.pk = t.mention_pk"
+            f" WHERE {' AND '.join([*clauses, *exact])}{extra} ORDER BY {key} DESC, t.mention_pk DESC LIMIT ?",
+            [*params, *exact_params, *extra_params, page.limit],
         ).fetchall()
 
     def _walk_recent(self, page: _PageQuery, text: Query) -> list[tuple[int, int]] | None:
         """Walk only the newest _RECENT_WALK mentions of the page's scope; None when they do not
         hold a whole page (then nothing can be concluded about older ones)."""
+        clauses, params = page.clauses(_TIMELINE_COLUMNS)
         oldest = self._conn.execute(
-            f"SELECT t.created_at FROM timeline t WHERE {' AND '.join(page.clauses)}"
+            f"SELECT t.created_at FROM timeline t WHERE {' AND '.join(clauses)}"
             " ORDER BY t.created_at DESC, t.mention_pk DESC LIMIT 1 OFFSET ?",
-            [*page.params, _RECENT_WALK],
+            [*params, _RECENT_WALK],
         ).fetchone()
         if oldest is None:  # the whole scope is small: walking all of it is the answer
             return self._walk(page, text)
@@ -393,13 +376,20 @@ class SQLiteStore:
         return found if len(found) == page.limit else None
 
     def _from_candidates(self, page: _PageQuery, text: Query) -> list[tuple[int, int]]:
-        with_candidates = self._text_clause(text, prefilter=True)
+        candidates, candidate_params = self._text_clause(text, prefilter=True)
+        if page.where.brand is None:  # every mention is in scope '': the timeline adds nothing
+            clauses, params = page.clauses(_MENTION_COLUMNS)
+            key = _MENTION_COLUMNS[page.sort_column]
+            source, pk = "mentions m", "m.pk"
+        else:
+            clauses, params = page.clauses(_TIMELINE_COLUMNS)
+            key = _TIMELINE_COLUMNS[page.sort_column]
+            source = "mentions m CROSS JOIN timeline t ON t.created_at = m.created_at AND t.mention_pk = m.pk"
+            pk = "t.mention_pk"
         return self._conn.execute(
-            f"SELECT {page.key}, t.mention_pk FROM mentions m CROSS JOIN timeline t"
-            " ON t.created_at = m.created_at AND t.mention_pk = m.pk"
-            f" WHERE {' AND '.join([*with_candidates[0], *page.clauses])}"
-            f" ORDER BY {page.key} DESC, t.mention_pk DESC LIMIT ?",
-            [*with_candidates[1], *page.params, page.limit],
+            f"SELECT {key}, {pk} FROM {source} WHERE {' AND '.join([*candidates, *clauses])}"
+            f" ORDER BY {key} DESC, {pk} DESC LIMIT ?",
+            [*candidate_params, *params, page.limit],
         ).fetchall()
 
     @staticmethod
@@ -430,20 +420,7 @@ class SQLiteStore:
             last = chunk[-1][1:]
 
     def _filter_clauses(self, where: MentionFilter) -> tuple[list[str], list[Any]]:
-        clauses = ["t.scope = ?"]
-        params: list[Any] = [where.brand or ALL]
-        if where.since is not None:
-            clauses.append("t.created_at >= ?")
-            params.append(int(where.since.timestamp()))
-        if where.until is not None:
-            clauses.append("t.created_at < ?")
-            params.append(int(where.until.timestamp()))
-        if where.sentiments:
-            clauses.append(_sentiment_clause(where.sentiments))
-            params += [label for label in where.sentiments if label != UNLABELED]
-        if where.platforms:
-            clauses.append(f"t.platform IN ({','.join('?' * len(where.platforms))})")
-            params += list(where.platforms)
+        clauses, params = _plain_filters(where, _TIMELINE_COLUMNS)
         text_clauses, text_params = self._text_clause(where.text, prefilter=True)
         return [*clauses, *text_clauses], [*params, *text_params]
 
@@ -451,28 +428,45 @@ class SQLiteStore:
     # Whole hours (whole days for keywords) inside a window come from the rollups; the partial
     # hour or day at either end comes from the timeline itself, so every answer is exact.
 
-    def _volume(self, window: Window) -> list[tuple[int, str, str, int, int]]:
-        """(local hour, platform, sentiment, mentions, engagement) groups for the window."""
+    def _volume(self, window: Window, group_by: tuple[str, ...], *, hours_per_bucket: int = 1) -> list[tuple[Any, ...]]:
+        """Mentions and engagement of the window, grouped by any of "bucket" (local hours divided
+        by ``hours_per_bucket``), "platform" and "sentiment" ('' = not analysed): rows of
+        (*group, mentions, engagement). SQLite sums the rollup, so few rows reach Python."""
         since, until = _seconds(window)
         first_hour, end_hour = self._whole_units(since, until, 3_600)
         scope = window.brand or ALL
         platforms, platform_params = _platform_clause("platform", window.platforms)
-        groups: list[tuple[int, str, str, int, int]] = []
+        hour_of_post = f"(created_at + {self._offset}) / 3600"
+        rollup_keys = [_VOLUME_KEYS[key].format(hour="hour", per=hours_per_bucket) for key in group_by]
+        edge_keys = [_VOLUME_KEYS[key].format(hour=hour_of_post, per=hours_per_bucket) for key in group_by]
+        edge_keys = [key.replace("sentiment", "coalesce(sentiment, '')") for key in edge_keys]
+        grouping = f" GROUP BY {', '.join(str(i + 1) for i in range(len(group_by)))}" if group_by else ""
+        totals: dict[tuple[Any, ...], list[int]] = {}
         with self._errors("read"):
+            parts = []
             if first_hour < end_hour:
-                groups += self._conn.execute(
-                    "SELECT hour, platform, sentiment, n, engagement FROM volume_hours"
-                    f" WHERE scope = ? AND hour >= ? AND hour < ?{platforms}",
-                    (scope, first_hour, end_hour, *platform_params),
-                ).fetchall()
+                parts.append(
+                    self._conn.execute(
+                        f"SELECT {''.join(k + ', ' for k in rollup_keys)}sum(n), sum(engagement) FROM volume_hours"
+                        f" WHERE scope = ? AND hour >= ? AND hour < ?{platforms}{grouping}",
+                        (scope, first_hour, end_hour, *platform_params),
+                    )
+                )
             for edge_since, edge_until in self._edges(since, until, first_hour, end_hour, 3_600):
-                groups += self._conn.execute(
-                    f"SELECT (created_at + {self._offset}) / 3600, platform, coalesce(sentiment, ''), count(*),"
-                    " sum(engagement) FROM timeline WHERE scope = ? AND created_at >= ? AND created_at < ?"
-                    f"{platforms} GROUP BY 1, 2, 3",
-                    (scope, edge_since, edge_until, *platform_params),
-                ).fetchall()
-        return groups
+                parts.append(
+                    self._conn.execute(
+                        f"SELECT {''.join(k + ', ' for k in edge_keys)}count(*), sum(engagement) FROM timeline"
+                        f" WHERE scope = ? AND created_at >= ? AND created_at < ?{platforms}{grouping}",
+                        (scope, edge_since, edge_until, *platform_params),
+                    )
+                )
+            for rows in parts:
+                for *group, n, engagement in rows:
+                    if n:
+                        total = totals.setdefault(tuple(group), [0, 0])
+                        total[0] += n
+                        total[1] += engagement
+        return [(*group, n, engagement) for group, (n, engagement) in totals.items()]
 
     def _whole_units(self, since: int, until: int, width: int) -> tuple[int, int]:
         """The local hours (or days) that lie wholly inside [since, until), as [first, end)."""
@@ -489,7 +483,7 @@ class SQLiteStore:
 
     def counts(self, window: Window) -> Counts:
         counts = Counts()
-        for _, platform, sentiment, n, engagement in self._volume(window):
+        for platform, sentiment, n, engagement in self._volume(window, ("platform", "sentiment")):
             label = sentiment or UNLABELED
             counts.total += n
             counts.engagement += engagement
@@ -507,9 +501,9 @@ class SQLiteStore:
             index: Bucket(start=datetime.fromtimestamp(index * width - self._offset, self._zone), total=0, split={})
             for index in range(first, last + 1)
         }
-        for hour, platform, sentiment, n, _ in self._volume(window):
-            bucket = buckets[hour // hours_per_bucket]
-            label = (sentiment or UNLABELED) if split == "sentiment" else platform
+        for index, label, n, _ in self._volume(window, ("bucket", split), hours_per_bucket=hours_per_bucket):
+            bucket = buckets[index]
+            label = (label or UNLABELED) if split == "sentiment" else label
             bucket.total += n
             bucket.split[label] = bucket.split.get(label, 0) + n
         return list(buckets.values())
@@ -545,7 +539,7 @@ class SQLiteStore:
     def top_authors(self, window: Window, *, limit: int = 10) -> list[AuthorStats]:
         """The most active authors of a window (ties: more engagement first), exactly."""
         with self._errors("read"):
-            volume = sum(n for *_, n, _ in self._volume(window))
+            volume = sum(n for n, _ in self._volume(window, ()))
             ranking = None
             if volume > _DIRECT_RANKING_LIMIT:
                 ranking = self._rank_authors_by_bound(window, limit)
@@ -692,12 +686,59 @@ def _columns(row: MentionRow, author_pks: dict[str, int]) -> tuple[Any, ...]:
     )
 
 
+_TIMELINE_COLUMNS = {
+    "scope": "t.scope", "created_at": "t.created_at", "engagement": "t.engagement", "sentiment": "t.sentiment",
+    "platform": "t.platform", "pk": "t.mention_pk",
+}  # fmt: skip
+_MENTION_COLUMNS = {
+    "scope": None,
+    "created_at": "m.created_at",
+    "engagement": "m.engagement",
+    "sentiment": "m.sentiment",
+    "platform": "m.platform",
+    "pk": "m.pk",
+}  # fmt: skip  (mentions has no scope: it stands for scope '', every mention)
+
+
+def _plain_filters(where: MentionFilter, columns: Mapping[str, str | None]) -> tuple[list[str], list[Any]]:
+    """WHERE clauses for every filter but the text query, on the given table's columns."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if columns["scope"]:
+        clauses.append(f"{columns['scope']} = ?")
+        params.append(where.brand or ALL)
+    if where.since is not None:
+        clauses.append(f"{columns['created_at']} >= ?")
+        params.append(int(where.since.timestamp()))
+    if where.until is not None:
+        clauses.append(f"{columns['created_at']} < ?")
+        params.append(int(where.until.timestamp()))
+    if where.sentiments:
+        clauses.append(_sentiment_clause(str(columns["sentiment"]), where.sentiments))
+        params += [label for label in where.sentiments if label != UNLABELED]
+    if where.platforms:
+        clauses.append(f"{columns['platform']} IN ({','.join('?' * len(where.platforms))})")
+        params += list(where.platforms)
+    return clauses, params
+
+
 @dataclass(frozen=True)
 class _PageQuery:
-    key: str  # the sort column
-    clauses: list[str]  # every filter but the text query, on the timeline `t`
-    params: list[Any]
+    where: MentionFilter  # every filter but the text query
+    sort: SortOrder
+    after: tuple[int, int] | None  # (sort key, mention pk) of the previous page's last mention
     limit: int  # rows to fetch: one more than the page, to know whether another page follows
+
+    @property
+    def sort_column(self) -> str:
+        return "created_at" if self.sort == "time" else "engagement"
+
+    def clauses(self, columns: Mapping[str, str | None]) -> tuple[list[str], list[Any]]:
+        clauses, params = _plain_filters(self.where, columns)
+        if self.after is not None:
+            clauses.append(f"({columns[self.sort_column]}, {columns['pk']}) < (?, ?)")
+            params += list(self.after)
+        return clauses, params
 
 
 def _seconds(window: Window) -> tuple[int, int]:
@@ -715,11 +756,11 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _IN_CHUNK]
 
 
-def _sentiment_clause(sentiments: tuple[str, ...]) -> str:
+def _sentiment_clause(column: str, sentiments: tuple[str, ...]) -> str:
     labels = [label for label in sentiments if label != UNLABELED]
-    parts = [f"t.sentiment IN ({','.join('?' * len(labels))})"] if labels else []
+    parts = [f"{column} IN ({','.join('?' * len(labels))})"] if labels else []
     if UNLABELED in sentiments:
-        parts.append("t.sentiment IS NULL")
+        parts.append(f"{column} IS NULL")
     return f"({' OR '.join(parts)})"
 
 

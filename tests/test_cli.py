@@ -237,3 +237,10 @@ def test_an_unusable_store_path_is_a_clear_error_not_a_traceback(workdir, capsys
 def test_a_missing_input_file_is_a_clear_error(workdir, capsys):
     code, _, err = run(capsys, "ingest", "nope.jsonl")
     assert code == 3 and "cannot read nope.jsonl" in err
+
+
+def test_store_urls_are_shown_without_their_password():
+    from fengxiang.cli import _without_password
+
+    assert _without_password("https://elastic:s3cret@es.local:9200") == "https://elastic:***@es.local:9200"
+    assert _without_password("sqlite:///data/x.db") == "sqlite:///data/x.db"

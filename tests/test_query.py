@@ -26,6 +26,7 @@ from fengxiang.query import (
     to_elasticsearch,
 )
 from fengxiang.textmatch import fold
+from tests.query_strategies import query_trees
 
 # ------------------------------------------------------------------------------------------ syntax
 
@@ -494,16 +495,7 @@ _PIECES = [
     "+",
     "[",
 ]
-_terms = st.lists(st.sampled_from(_PIECES), min_size=1, max_size=3).map("".join).filter(lambda s: fold(s) != "")
-_trees = st.recursive(
-    _terms.map(Term),
-    lambda children: st.one_of(
-        children.map(Not),
-        st.lists(children, min_size=2, max_size=3).map(lambda items: And(tuple(items))),
-        st.lists(children, min_size=2, max_size=3).map(lambda items: Or(tuple(items))),
-    ),
-    max_leaves=5,
-)
+_trees = query_trees(_PIECES, max_leaves=5)
 _posts = st.lists(st.sampled_from([*_PIECES, '"', "N", "\u200b"]), max_size=10).map("".join)
 
 

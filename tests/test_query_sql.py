@@ -30,6 +30,7 @@ from fengxiang.query import (
     render,
 )
 from fengxiang.textmatch import fold, index_document
+from tests.query_strategies import query_terms, query_trees
 
 TERM_PIECES = [
     "a", "b", "n", "i", "o", "1", "7", "ab", "nio", "su7", "蔚", "来", "车", "蔚来", "小米SU7", "-", ".",
@@ -39,16 +40,8 @@ TERM_PIECES = [
 POST_PIECES = [*TERM_PIECES, '"', "  ", "\t", "（", "İ", "👨\u200d👩"]
 QUERY_OPERATORS = ["AND", "OR", "NOT", "+", "|", "-", "(", ")", '"', "“", "」", "and", "ＯＲ", "－", "｜"]
 
-terms = st.lists(st.sampled_from(TERM_PIECES), min_size=1, max_size=3).map("".join).filter(lambda s: fold(s) != "")
-trees = st.recursive(
-    terms.map(Term),
-    lambda children: st.one_of(
-        children.map(Not),
-        st.lists(children, min_size=2, max_size=3).map(lambda items: And(tuple(items))),
-        st.lists(children, min_size=2, max_size=3).map(lambda items: Or(tuple(items))),
-    ),
-    max_leaves=6,
-)
+terms = query_terms(TERM_PIECES)
+trees = query_trees(TERM_PIECES, max_leaves=6)
 query_strings = st.lists(
     st.one_of(st.sampled_from(TERM_PIECES), st.sampled_from(QUERY_OPERATORS), st.just(" ")), max_size=10
 ).map("".join)
