@@ -46,7 +46,7 @@ from store.sqlite_rows import AuthorRow, MentionRow, prepare_row
 
 _IN_CHUNK = 500  # ids per `IN (…)` lookup, well under SQLite's variable limit
 _BULK_CHECKPOINT_PAGES = 100_000  # ≈ 400 MB of write-ahead log between checkpoints during bulk loads
-_AUTHOR_CACHE_LIMIT = 1_000_000
+_AUTHOR_CACHE_LIMIT = 1_000_000  # author id → pk entries kept between batches
 _VOLUME_KEYS = {"bucket": "{hour} / {per}", "platform": "platform", "sentiment": "sentiment"}
 _AUTHOR_BATCH = 200  # candidates per step of the top-authors ranking
 _BOUNDED_RANKING_STEPS = 25
@@ -55,7 +55,7 @@ _DIRECT_RANKING_LIMIT = 20_000  # windows with fewer mentions are ranked by grou
 # costs ≈10 µs each; walking the timeline and checking each text ≈2 µs a mention.
 _FEW_CANDIDATES = 10_000
 _CANDIDATE_CAP = 50_000
-_RECENT_WALK = 20_000  # author id → pk entries kept between batches
+_RECENT_WALK = 20_000
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -263,18 +263,9 @@ class SQLiteStore:
                 "SELECT id, match_text, doc ->> '$.brands', doc ->> '$.keywords',"
                 f" pk, created_at, platform, sentiment, author_pk, engagement FROM mentions WHERE id IN ({marks})"
             )
-            for (
-                mention_id,
-                text,
-                brands,
-                words,
-                pk,
-                created_at,
-                platform,
-                sentiment,
-                author_pk,
-                engagement,
-            ) in conn.execute(query, chunk):
+            for row in conn.execute(query, chunk):
+                mention_id, text, brands, words = row[:4]
+                pk, created_at, platform, sentiment, author_pk, engagement = row[4:]
                 scopes = (ALL, *orjson.loads(brands or "[]"))
                 keywords = tuple(orjson.loads(words or "[]"))
                 facts = derived.Facts(pk, created_at, platform, sentiment, author_pk, engagement, scopes, keywords)
@@ -541,7 +532,7 @@ class SQLiteStore:
         with self._errors("read"):
             volume = sum(n for n, _ in self._volume(window, ()))
             ranking = None
-            if volume > _DIRECT_RANKING_LIMIT:
+            if volume > _DIRECT_RANKING_LIMIT and not window.platforms:  # the rollups have no platform
                 ranking = self._rank_authors_by_bound(window, limit)
             if ranking is None:
                 ranking = self._rank_authors_directly(window, limit)
@@ -566,9 +557,7 @@ class SQLiteStore:
         """Rank without grouping every mention of a big window: visit authors by their all-time
         count, which bounds their count in any window; once that bound falls below the current last
         place, no later author can enter the ranking. None when that takes too many steps."""
-        since, until = _seconds(window)
         scope = window.brand or ALL
-        platforms, platform_params = _platform_clause("platform", window.platforms)
         ranking: list[tuple[int, int, int]] = []  # (-mentions, -engagement, author_pk)
         after: tuple[int, int] | None = None  # (all-time count, author_pk) of the last author visited
         for _ in range(_BOUNDED_RANKING_STEPS):
@@ -579,21 +568,43 @@ class SQLiteStore:
             ).fetchall()
             if not candidates:
                 return ranking
-            marks = ",".join("?" * len(candidates))
-            ranking += [
-                (-n, -engagement, author_pk)
-                for author_pk, n, engagement in self._conn.execute(
-                    "SELECT author_pk, count(*), sum(engagement) FROM timeline INDEXED BY timeline_by_author"
-                    f" WHERE scope = ? AND author_pk IN ({marks}) AND created_at >= ? AND created_at < ?"
-                    f"{platforms} GROUP BY author_pk",
-                    (scope, *(pk for _, pk in candidates), since, until, *platform_params),
-                )
-            ]
+            counts = self._author_counts(window, [pk for _, pk in candidates])
+            ranking += [(-n, -engagement, author_pk) for author_pk, (n, engagement) in counts.items()]
             ranking = sorted(ranking)[:limit]
             after = (candidates[-1][0], candidates[-1][1])
             if len(ranking) == limit and after[0] < -ranking[-1][0]:
                 return ranking
         return None
+
+    def _author_counts(self, window: Window, author_pks: list[int]) -> dict[int, tuple[int, int]]:
+        """(mentions, engagement) in the window of each of these authors: whole days from the daily
+        rollup, the partial days at either end from the timeline."""
+        since, until = _seconds(window)
+        first_day, end_day = self._whole_units(since, until, 86_400)
+        scope, marks = window.brand or ALL, ",".join("?" * len(author_pks))
+        parts = []
+        if first_day < end_day:
+            parts.append(
+                self._conn.execute(
+                    "SELECT author_pk, sum(n), sum(engagement) FROM author_days"
+                    f" WHERE scope = ? AND day >= ? AND day < ? AND author_pk IN ({marks}) GROUP BY author_pk",
+                    (scope, first_day, end_day, *author_pks),
+                )
+            )
+        for edge_since, edge_until in self._edges(since, until, first_day, end_day, 86_400):
+            parts.append(
+                self._conn.execute(
+                    "SELECT author_pk, count(*), sum(engagement) FROM timeline WHERE scope = ? AND created_at >= ?"
+                    f" AND created_at < ? AND author_pk IN ({marks}) GROUP BY author_pk",
+                    (scope, edge_since, edge_until, *author_pks),
+                )
+            )
+        counts: dict[int, tuple[int, int]] = {}
+        for rows in parts:
+            for author_pk, n, engagement in rows:
+                before = counts.get(author_pk, (0, 0))
+                counts[author_pk] = (before[0] + n, before[1] + engagement)
+        return counts
 
     def _author_profiles_for(self, pks: list[int]) -> dict[int, tuple[Author, str]]:
         marks = ",".join("?" * len(pks))

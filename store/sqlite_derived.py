@@ -1,7 +1,7 @@
 """The tables the SQLite store derives from its mentions, kept in step on every upsert.
 
 Each mention contributes *facts* (its scopes, time, platform, sentiment, author, engagement,
-keywords) to four tables: the `timeline` index and three rollups. A new mention adds its facts; a
+keywords) to five tables: the `timeline` index and four rollups. A new mention adds its facts; a
 re-crawled or re-analysed one first retracts the facts it had, then adds the new ones, so every
 count stays exact however often a post is refreshed.
 """
@@ -51,6 +51,8 @@ def add(conn: sqlite3.Connection, facts: list[Facts], *, offset: int) -> None:
 
 
 def retract(conn: sqlite3.Connection, facts: list[Facts], *, offset: int) -> None:
+    if not facts:
+        return
     conn.executemany(
         "DELETE FROM timeline WHERE scope = ? AND created_at = ? AND mention_pk = ?",
         [(scope, f.created_at, f.mention_pk) for f in facts for scope in f.scopes],
@@ -62,6 +64,8 @@ def _apply_rollups(conn: sqlite3.Connection, facts: Iterable[Facts], *, sign: in
     volume: Counter[tuple[str, int, str, str]] = Counter()
     engagement: Counter[tuple[str, int, str, str]] = Counter()
     authors: Counter[tuple[str, int]] = Counter()
+    author_days: Counter[tuple[str, int, int]] = Counter()
+    author_engagement: Counter[tuple[str, int, int]] = Counter()
     keywords: Counter[tuple[str, int, str]] = Counter()
     for f in facts:
         hour = (f.created_at + offset) // 3_600  # local hours and days: the buckets people read
@@ -73,6 +77,8 @@ def _apply_rollups(conn: sqlite3.Connection, facts: Iterable[Facts], *, sign: in
             engagement[key] += sign * f.engagement
             if f.author_pk is not None:
                 authors[(scope, f.author_pk)] += sign
+                author_days[(scope, day, f.author_pk)] += sign
+                author_engagement[(scope, day, f.author_pk)] += sign * f.engagement
             for word in f.keywords:
                 keywords[(scope, day, word)] += sign
     conn.executemany(
@@ -85,10 +91,24 @@ def _apply_rollups(conn: sqlite3.Connection, facts: Iterable[Facts], *, sign: in
         [(*key, n) for key, n in authors.items() if n],
     )
     conn.executemany(
+        "INSERT INTO author_days (scope, day, author_pk, n, engagement) VALUES (?,?,?,?,?)"
+        " ON CONFLICT DO UPDATE SET n = n + excluded.n, engagement = engagement + excluded.engagement",
+        [(*key, n, author_engagement[key]) for key, n in author_days.items()],
+    )
+    conn.executemany(
         "INSERT INTO keyword_days (scope, day, keyword, n) VALUES (?,?,?,?)"
         " ON CONFLICT DO UPDATE SET n = n + excluded.n",
         [(*key, n) for key, n in keywords.items() if n],
     )
     if sign < 0:  # rows that fell to zero would only slow the reads down
-        for table in ("volume_hours", "author_totals", "keyword_days"):
-            conn.execute(f"DELETE FROM {table} WHERE n <= 0")
+        conn.executemany(
+            "DELETE FROM volume_hours WHERE scope = ? AND hour = ? AND platform = ? AND sentiment = ? AND n <= 0",
+            list(volume),
+        )
+        conn.executemany("DELETE FROM author_totals WHERE scope = ? AND author_pk = ? AND n <= 0", list(authors))
+        conn.executemany(
+            "DELETE FROM author_days WHERE scope = ? AND day = ? AND author_pk = ? AND n <= 0", list(author_days)
+        )
+        conn.executemany(
+            "DELETE FROM keyword_days WHERE scope = ? AND day = ? AND keyword = ? AND n <= 0", list(keywords)
+        )

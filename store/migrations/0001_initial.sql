@@ -47,9 +47,6 @@ CREATE TABLE timeline (
     PRIMARY KEY (scope, created_at, mention_pk)
 ) WITHOUT ROWID;
 
--- One author's mentions in a window, for the top-authors ranking (see author_totals).
-CREATE INDEX timeline_by_author ON timeline (scope, author_pk, created_at, engagement);
-
 -- The rollups below are maintained on upsert (store/sqlite_derived.py) so that a brand's overview
 -- over weeks reads hundreds of rows, not every mention; the partial hour or day at each end of a
 -- window is read from the timeline, so the answers stay exact.
@@ -63,6 +60,18 @@ CREATE TABLE volume_hours (
     n           INTEGER NOT NULL,
     engagement  INTEGER NOT NULL,
     PRIMARY KEY (scope, hour, platform, sentiment)
+) WITHOUT ROWID;
+
+-- Mentions and engagement per author, scope and local day: an author's count in a window. Written
+-- where the batch's days are, so imports in time order touch few pages (an index by author would
+-- touch a random page for every mention).
+CREATE TABLE author_days (
+    scope       TEXT NOT NULL,
+    day         INTEGER NOT NULL,
+    author_pk   INTEGER NOT NULL,
+    n           INTEGER NOT NULL,
+    engagement  INTEGER NOT NULL,
+    PRIMARY KEY (scope, day, author_pk)
 ) WITHOUT ROWID;
 
 -- All-time mentions per author and scope: an upper bound on any window's count, which lets the
