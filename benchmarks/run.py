@@ -33,7 +33,9 @@ from store.sqlite import SQLiteStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TARGETS = {"ingest_mentions_per_s": 20_000, "stats_p95_ms": 200, "search_p95_ms": 100}
-SEARCH_TERMS = ["刹车", "退款", "QIHANG", "自燃 OR 维权", '"续航 焦虑"', "客服 -退款", "车"]
+# Common and rare words, a Latin alias, boolean forms, a phrase, a single character, and a word no
+# post contains yet (a PR team searching for a crisis word before it appears).
+SEARCH_TERMS = ["刹车", "退款", "QIHANG", "自燃 OR 维权", '"续航 焦虑"', "客服 -退款", "车", "召回", "起诉"]
 
 
 def percentiles(samples_ms: list[float], *, cold_ms: list[float] | None = None) -> dict[str, float]:
