@@ -88,6 +88,8 @@ class LineParser:
         context = {"timezone": self.timezone}
         for number, line in enumerate(lines, start=first_line):
             line = line.rstrip(b"\r\n")
+            if number == 1:
+                line = line.removeprefix(b"\xef\xbb\xbf")  # files saved by Windows tools start with a BOM
             if not line.strip():
                 continue
             try:

@@ -244,3 +244,14 @@ def test_store_urls_are_shown_without_their_password():
 
     assert _without_password("https://elastic:s3cret@es.local:9200") == "https://elastic:***@es.local:9200"
     assert _without_password("sqlite:///data/x.db") == "sqlite:///data/x.db"
+
+
+def test_ingest_reads_standard_input_and_files_saved_with_a_bom(workdir, capsys, monkeypatch):
+    import io
+    import sys
+
+    data = "\ufeff".encode() + orjson.dumps(post(1, "启航 Windows 导出")) + b"\r\n" + orjson.dumps(post(2, "第二行"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code, out, err = run(capsys, "ingest", "-")
+    assert code == 0, err
+    assert "ok: 2 new" in out
