@@ -1,8 +1,13 @@
-"""The full-text index document: folded text with every non-ASCII character spaced out."""
+"""Folding, and the full-text index document: folded text with every non-ASCII character spaced out."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fengxiang.textmatch import fold, index_document, index_document_folded
 
@@ -24,3 +29,15 @@ from fengxiang.textmatch import fold, index_document, index_document_folded
 def test_index_document(text: str, document: str) -> None:
     assert index_document(text) == document
     assert index_document_folded(fold(text)) == document
+
+
+def _reference_fold(text: str) -> str:
+    """fold() without its shortcuts: what it must always equal."""
+    without_zero_width = re.sub("[\u200b\u200c\u200d\u2060\ufeff]", "", text)
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", without_zero_width).lower()).strip()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aAＡé\u0301 \t\n\u3000\u00a0\u2028\x1c\u200b\ufeff蔚来ﬁßİ①，。！"))))
+def test_fold_shortcuts_change_nothing(text: str) -> None:
+    assert fold(text) == _reference_fold(text)
