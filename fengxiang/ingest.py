@@ -32,11 +32,15 @@ _MAX_IN_FLIGHT = 4  # prepared chunks held per worker at most (each is a few MB)
 MAX_KEPT_ERRORS = 1_000  # beyond this only the count grows: a wrong file should not eat memory
 
 
+# Turns a mention and its folded text (folded once, for brand tagging) into what a store writes.
+Preparer = Callable[[Mention, str], Any]
+
+
 @runtime_checkable
 class PreparingStore(Store, Protocol):
     """A store whose row preparation can run in other processes (the SQLite store is one)."""
 
-    def preparer(self) -> Callable[[Mention], Any]: ...
+    def preparer(self) -> Preparer: ...
 
     def upsert_prepared(self, prepared: Iterable[Any]) -> UpsertResult: ...
 
@@ -84,7 +88,10 @@ class LineParser:
     timezone: tzinfo
     tag_brands: BrandTagger | None = None
 
-    def mentions(self, lines: Iterable[bytes], first_line: int, errors: list[LineError]) -> Iterator[Mention]:
+    def mentions(
+        self, lines: Iterable[bytes], first_line: int, errors: list[LineError]
+    ) -> Iterator[tuple[Mention, str]]:
+        """Valid mentions with their folded text; invalid lines go to ``errors``."""
         context = {"timezone": self.timezone}
         for number, line in enumerate(lines, start=first_line):
             line = line.rstrip(b"\r\n")
@@ -97,20 +104,21 @@ class LineParser:
             except ValidationError as exc:
                 errors.append(LineError(number, describe(exc)))
                 continue
+            folded = fold(mention.text)
             if self.tag_brands is not None and not mention.brands:
-                mention.brands = self.tag_brands(fold(mention.text))
-            yield mention
+                mention.brands = self.tag_brands(folded)
+            yield mention, folded
 
 
 @dataclass(frozen=True)
 class _ChunkPreparer:
     parser: LineParser
-    prepare: Callable[[Mention], Any]
+    prepare: Preparer
 
     def __call__(self, chunk: tuple[int, list[bytes]]) -> tuple[list[Any], list[LineError], int]:
         first_line, lines = chunk
         errors: list[LineError] = []
-        rows = [self.prepare(mention) for mention in self.parser.mentions(lines, first_line, errors)]
+        rows = [self.prepare(mention, folded) for mention, folded in self.parser.mentions(lines, first_line, errors)]
         return rows, errors, first_line + len(lines) - 1
 
 
@@ -134,12 +142,14 @@ def ingest(
     """Store every valid line; ``workers`` > 0 prepares rows in that many processes."""
     report = IngestReport()
     chunks = _chunks(lines, batch_size)
-    if workers and isinstance(store, PreparingStore):
+    if not isinstance(store, PreparingStore):
+        _write_all(map(_ChunkPreparer(parser, _unchanged), chunks), store.upsert, report, on_batch)
+    elif not workers:
+        _write_all(map(_ChunkPreparer(parser, store.preparer()), chunks), store.upsert_prepared, report, on_batch)
+    else:
         prepare_chunk = _ChunkPreparer(parser, store.preparer())
         with store.bulk_load(), multiprocessing.get_context("spawn").Pool(workers) as pool:
             _write_all(_in_pool(pool, prepare_chunk, chunks, workers), store.upsert_prepared, report, on_batch)
-    else:
-        _write_all(map(_ChunkPreparer(parser, _unchanged), chunks), store.upsert, report, on_batch)
     return report
 
 
@@ -149,7 +159,7 @@ def default_workers() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
-def _unchanged(mention: Mention) -> Mention:
+def _unchanged(mention: Mention, _folded: str) -> Mention:
     return mention
 
 

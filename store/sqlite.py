@@ -189,7 +189,7 @@ class SQLiteStore:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def preparer(self) -> Callable[[Mention], MentionRow]:
+    def preparer(self) -> Callable[[Mention, str], MentionRow]:
         """The picklable CPU-only half of ``upsert``, for preparing rows in worker processes."""
         return prepare_row
 

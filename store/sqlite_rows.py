@@ -53,10 +53,11 @@ class MentionRow(NamedTuple):
     keywords: tuple[str, ...]
 
 
-def prepare_row(mention: Mention) -> MentionRow:
+def prepare_row(mention: Mention, folded_text: str | None = None) -> MentionRow:
+    """The row for a mention; pass ``fold(mention.text)`` when it is at hand, to save folding again."""
     created_at = int(mention.created_at.timestamp())
     offset = mention.created_at.utcoffset() or timedelta()
-    match_text = fold(mention.text)
+    match_text = fold(mention.text) if folded_text is None else folded_text
     return MentionRow(
         id=mention.id,
         platform=mention.platform,
