@@ -4,8 +4,9 @@ Every line is checked on its own. Good lines are stored in batches (one transact
 killed import keeps every batch it committed); bad lines are reported with their line number and
 the reason, and the caller turns them into a "partial" exit status.
 
-Large imports split the work: worker processes parse, validate, tag and prepare rows (pure CPU),
-while this process only writes, in the input's order, so "the last copy of an id wins" holds.
+Large imports split the work: worker processes parse, validate, tag and prepare rows (pure CPU)
+while this process writes them, in the input's order, so "the last copy of an id wins" holds;
+whenever the workers have nothing ready, this process prepares the next chunk itself.
 """
 
 from __future__ import annotations
