@@ -182,26 +182,13 @@ def test_export_with_a_text_query(workdir, capsys):
 
 
 def test_stats_json_reports_the_window_against_the_previous_one(workdir, capsys):
-    rows = [
-        post(
-            i,
-            "启航 刹车",
-            created_at="2026-11-20T10:00:00+08:00",
-            sentiment={"label": "negative"},
-            keywords=["刹车"],
-        )
-        for i in range(1, 5)
-    ]
-    rows += [
-        post(
-            i,
-            "启航 不错",
-            created_at="2026-11-13T10:00:00+08:00",
-            sentiment={"label": "positive"},
-            keywords=["不错"],
-        )
-        for i in range(5, 7)
-    ]
+    def analysed(ids: range, text: str, day: str, label: str, word: str) -> list[dict]:
+        return [
+            post(i, text, created_at=f"{day}T10:00:00+08:00", sentiment={"label": label}, keywords=[word]) for i in ids
+        ]
+
+    rows = analysed(range(1, 5), "启航 刹车", "2026-11-20", "negative", "刹车")
+    rows += analysed(range(5, 7), "启航 不错", "2026-11-13", "positive", "不错")
     run(capsys, "ingest", str(write_jsonl(workdir / "in.jsonl", rows)))
     code, out, err = run(
         capsys, "stats", "--brand", "启航汽车", "--since", "2026-11-17", "--until", "2026-11-24", "--json"
