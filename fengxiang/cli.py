@@ -21,18 +21,32 @@ from urllib.parse import urlsplit
 import orjson
 
 from fengxiang import __version__
+from fengxiang.analysis import analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
-from fengxiang.config import Config, ConfigError, load_config, write_example_config
-from fengxiang.ingest import IngestReport, LineParser, default_workers, ingest
+from fengxiang.config import (
+    CONFIG_PATH_VARIABLE,
+    DEFAULT_CONFIG_FILE,
+    Config,
+    ConfigError,
+    load_config,
+    write_example_config,
+)
+from fengxiang.ingest import IngestReport, LineError, LineParser, default_workers, ingest, line_chunks
 from fengxiang.progress import Progress
 from fengxiang.query import QuerySyntaxError, parse
 from fengxiang.stats import overview
 from fengxiang.timeparse import parse_time
+from nlp.analyzer import Analyzer
+from nlp.sentiment.engines import SHIPPED_MODEL
+from nlp.sentiment.train import DEFAULT_TRAINING_FILES, TrainingDataError, read_labelled, train
+from nlp.simhash import NearDuplicateIndex
+from nlp.tokenizer import Tokenizer
 from store.base import MentionFilter, Store, StoreError, Window
 from store.model import EARLIEST_POST, Mention
 from store.open import open_store
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
+ANALYZE_BATCH = 500  # posts analysed together: the sentiment model scores a batch in one call
 PARALLEL_IMPORT_BYTES = 8 * 1024 * 1024  # below this, starting worker processes costs more than it saves
 
 
@@ -73,8 +87,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     config = _config(args)
     tagger = BrandTagger([(entry.name, entry.query) for entry in config.watchlist]) if config.watchlist else None
-    parser = LineParser(timezone=config.tzinfo, tag_brands=tagger)
     with _input(args.file) as (stream, size), _store(config) as store:
+        parser = LineParser(
+            timezone=config.tzinfo, tag_brands=tagger, analyzer=Analyzer(analyzer_settings(config, store))
+        )
         progress = Progress("ingest", total_bytes=size)
         counted = _CountingLines(stream)
         workers = args.workers if args.workers is not None else _default_workers(size)
@@ -85,6 +101,88 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         report = ingest(counted, store, parser=parser, workers=workers, on_batch=show)
         progress.finish()
     return _report_ingest(report, args.file, as_json=args.json)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    config = _config_or_default(args)
+    analyzer = Analyzer(analyzer_settings(config))
+    clusters = NearDuplicateIndex()
+    report = IngestReport()
+    parser = LineParser(timezone=config.tzinfo, analyzer=analyzer)
+    with _input(args.file or "-") as (stream, size), _output(args.output) as out:
+        progress = Progress("analyze", total_bytes=size)
+        counted = _CountingLines(stream)
+        for first_line, lines in line_chunks(counted, ANALYZE_BATCH):
+            errors: list[LineError] = []
+            for mention, _folded in parser.mentions(lines, first_line, errors):
+                if mention.simhash is not None:
+                    mention.cluster = clusters.add(mention.id, int(mention.simhash, 16))  # type: ignore[attr-defined]
+                out.write(orjson.dumps(mention.to_json_dict()) + b"\n")
+                report.stored.inserted += 1
+            for error in errors:
+                report.reject(error)
+            report.lines = first_line + len(lines) - 1
+            progress.update(report.lines, done_bytes=counted.bytes, note=f", {report.rejected:,} rejected")
+        progress.finish()
+    for error in report.errors:
+        print(f"{args.file or 'stdin'}:{error}", file=sys.stderr)
+    print(f"analysed {report.stored.inserted:,} posts, {report.rejected:,} rejected lines", file=sys.stderr)
+    return EXIT_PARTIAL if report.rejected else EXIT_OK
+
+
+def cmd_reanalyze(args: argparse.Namespace) -> int:
+    config = _config(args)
+    with _store(config) as store:
+        analyzer = Analyzer(analyzer_settings(config))
+        everything = MentionFilter(brand=_brand_name(args.brand, config))
+        if not args.keep_idf:
+            progress = Progress("learning word frequencies")
+            frequencies, documents = learn_document_frequencies(
+                store.iter_mentions(MentionFilter()), analyzer, on_progress=progress.update
+            )
+            progress.finish()
+            store.save_document_frequencies(frequencies, documents)
+            analyzer = Analyzer(analyzer_settings(config, store))
+            print(f"learned word frequencies of {documents:,} mentions ({analyzer.idf.source} IDF)", file=sys.stderr)
+        progress = Progress("reanalyze")
+        done = 0
+        batch: list[Mention] = []
+        for mention in store.iter_mentions(everything):
+            batch.append(mention)
+            if len(batch) == ANALYZE_BATCH:
+                done += _reanalyze_batch(batch, analyzer, store)
+                progress.update(done)
+        done += _reanalyze_batch(batch, analyzer, store)
+        progress.finish()
+    print(f"reanalysed {done:,} mentions")
+    return EXIT_OK
+
+
+def _reanalyze_batch(batch: list[Mention], analyzer: Analyzer, store: Store) -> int:
+    if batch:
+        store.upsert(analyzer.analyze_mentions(batch))
+    count = len(batch)
+    batch.clear()
+    return count
+
+
+def cmd_train_sentiment(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data) if args.data else None
+    files = [data_dir / name for name in DEFAULT_TRAINING_FILES] if data_dir else []
+    files += [Path(extra) for extra in args.extra or ()]
+    if not files:
+        raise UsageError("nothing to train on — give --data DIR (the labelled Weibo data set) and/or --extra FILE")
+    try:
+        data = read_labelled(files)
+    except TrainingDataError as exc:
+        raise FileProblem(str(exc)) from None
+    print(f"training on {len(data.texts):,} labelled posts from {', '.join(data.files)}", file=sys.stderr)
+    model = train(data, Tokenizer())
+    output = Path(args.output)
+    model.save(output)
+    print(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB, {len(model.vocabulary):,} features)")
+    print(f"use it with nlp.sentiment.model: {output} in the config, or ship it as {SHIPPED_MODEL}")
+    return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -124,6 +222,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def _config(args: argparse.Namespace) -> Config:
     return load_config(Path(args.config) if args.config else None)
+
+
+def _config_or_default(args: argparse.Namespace) -> Config:
+    """The config when there is one; commands that need no store (analyze) also run without."""
+    if args.config or os.environ.get(CONFIG_PATH_VARIABLE) or Path(DEFAULT_CONFIG_FILE).exists():
+        return _config(args)
+    print(f"no {DEFAULT_CONFIG_FILE} here: analysing without a watchlist (no brands)", file=sys.stderr)
+    return Config()
 
 
 @contextmanager
@@ -371,6 +477,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     export.set_defaults(run=cmd_export)
+
+    analyze = commands.add_parser("analyze", parents=[common], help="add sentiment, keywords, brands, simhash")
+    analyze.add_argument("file", nargs="?", help="JSONL posts (default: standard input)")
+    analyze.add_argument("-o", "--output", help="file to write (default: standard output)")
+    analyze.set_defaults(run=cmd_analyze)
+
+    reanalyze = commands.add_parser("reanalyze", parents=[common], help="re-tag stored mentions (after a model update)")
+    reanalyze.add_argument("--brand", help="only this watchlist entry's mentions")
+    reanalyze.add_argument(
+        "--keep-idf", action="store_true", help="reuse the learned word frequencies instead of relearning them"
+    )
+    reanalyze.set_defaults(run=cmd_reanalyze)
+
+    train_parser = commands.add_parser("train-sentiment", help="train the sentiment model on labelled JSONL")
+    train_parser.add_argument("--data", help="the labelled Weibo data set directory (see its PROVENANCE.md)")
+    train_parser.add_argument(
+        "--extra", action="append", help="more labelled JSONL, e.g. corrected mentions (repeatable)"
+    )
+    train_parser.add_argument("-o", "--output", default="sentiment.npz", help="model file to write")
+    train_parser.set_defaults(run=cmd_train_sentiment)
 
     stats = commands.add_parser("stats", parents=[common], help="volume, sentiment, trend, keywords, authors")
     stats.add_argument("--brand", help="a watchlist entry's name (default: all mentions)")

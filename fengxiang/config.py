@@ -369,6 +369,16 @@ class AlertsConfig(_Section):
         return _none_as_empty(value, [])
 
 
+class SentimentConfig(_Section):
+    engine: Literal["model", "snownlp"] = "model"  # model: trained in this repo; snownlp: the baseline
+    model: Path | None = None  # a model from `fengxiang train-sentiment`; default: the shipped one
+
+
+class NlpConfig(_Section):
+    sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
+    keywords_per_post: int = Field(default=5, ge=1, le=50)
+
+
 class Config(_Section):
     """The whole ``fengxiang.yaml``. Build it with :func:`load_config`."""
 
@@ -377,13 +387,14 @@ class Config(_Section):
     watchlist: list[WatchlistEntry] = Field(default_factory=list)
     sources: dict[PlatformName, SourceConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    nlp: NlpConfig = Field(default_factory=NlpConfig)
 
     _config_file: Path | None = PrivateAttr(default=None)
 
-    @field_validator("watchlist", "sources", "alerts", mode="before")
+    @field_validator("watchlist", "sources", "alerts", "nlp", mode="before")
     @classmethod
     def _empty_sections(cls, value: object, info: ValidationInfo) -> object:
-        empty_forms: dict[str | None, object] = {"watchlist": [], "sources": {}, "alerts": {}}
+        empty_forms: dict[str | None, object] = {"watchlist": [], "sources": {}, "alerts": {}, "nlp": {}}
         return _none_as_empty(value, empty_forms[info.field_name])
 
     @field_validator("store")
@@ -424,6 +435,13 @@ class Config(_Section):
         """Where mentions are stored; a relative SQLite path is relative to the config file."""
         base_dir = self._config_file.parent if self._config_file else Path.cwd()
         return parse_store_location(self.store, base_dir)
+
+    def sentiment_model_path(self) -> Path | None:
+        """The configured sentiment model file; a relative path is relative to the config file."""
+        model = self.nlp.sentiment.model
+        if model is None or model.is_absolute():
+            return model
+        return (self._config_file.parent if self._config_file else Path.cwd()) / model
 
     def entry_named(self, name: str) -> WatchlistEntry | None:
         """The watchlist entry with this name (names compare case-insensitively)."""

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from fengxiang.brands import BrandTagger
 from fengxiang.textmatch import fold
+from nlp.analyzer import Analyzer
 from store.base import Store, UpsertResult
 from store.model import Mention
 
@@ -84,16 +85,20 @@ def describe(error: ValidationError) -> str:
 
 @dataclass(frozen=True)
 class LineParser:
-    """Turns JSONL lines into valid, brand-tagged mentions; picklable for worker processes."""
+    """Turns JSONL lines into valid, analysed mentions; picklable for worker processes.
+
+    A post that arrives without a sentiment is analysed in full (when an analyzer is given); one
+    that carries an imported analysis keeps it and only gets its missing brands tagged.
+    """
 
     timezone: tzinfo
     tag_brands: BrandTagger | None = None
+    analyzer: Analyzer | None = None
 
-    def mentions(
-        self, lines: Iterable[bytes], first_line: int, errors: list[LineError]
-    ) -> Iterator[tuple[Mention, str]]:
+    def mentions(self, lines: Iterable[bytes], first_line: int, errors: list[LineError]) -> list[tuple[Mention, str]]:
         """Valid mentions with their folded text; invalid lines go to ``errors``."""
         context = {"timezone": self.timezone}
+        valid: list[Mention] = []
         for number, line in enumerate(lines, start=first_line):
             line = line.rstrip(b"\r\n")
             if number == 1:
@@ -101,14 +106,22 @@ class LineParser:
             if not line.strip():
                 continue
             try:
-                mention = Mention.model_validate_json(line, context=context)
+                valid.append(Mention.model_validate_json(line, context=context))
             except ValidationError as exc:
                 errors.append(LineError(number, describe(exc)))
-                continue
+        if self.analyzer is not None:
+            unanalysed = [mention for mention in valid if mention.sentiment is None]
+            given_brands = [mention.brands for mention in unanalysed]
+            self.analyzer.analyze_mentions(unanalysed)
+            for mention, brands in zip(unanalysed, given_brands, strict=True):
+                mention.brands = brands or mention.brands  # an import's own brand tags win
+        result = []
+        for mention in valid:
             folded = fold(mention.text)
             if self.tag_brands is not None and not mention.brands:
                 mention.brands = self.tag_brands(folded)
-            yield mention, folded
+            result.append((mention, folded))
+        return result
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,8 @@ class _ChunkPreparer:
         return rows, errors, first_line + len(lines) - 1
 
 
-def _chunks(lines: Iterable[bytes], size: int) -> Iterator[tuple[int, list[bytes]]]:
+def line_chunks(lines: Iterable[bytes], size: int) -> Iterator[tuple[int, list[bytes]]]:
+    """The lines in lists of ``size``, each with the number of its first line."""
     iterator = iter(lines)
     first_line = 1
     while chunk := list(islice(iterator, size)):
@@ -142,7 +156,7 @@ def ingest(
 ) -> IngestReport:
     """Store every valid line; ``workers`` > 0 prepares rows in that many processes."""
     report = IngestReport()
-    chunks = _chunks(lines, batch_size)
+    chunks = line_chunks(lines, batch_size)
     if not isinstance(store, PreparingStore):
         _write_all(map(_ChunkPreparer(parser, _unchanged), chunks), store.upsert, report, on_batch)
     elif not workers:

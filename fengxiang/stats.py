@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from nlp.keywords import RisingWord, rising_words
 from store.base import SENTIMENT_BUCKETS, Counts, Store, Window
+
+# Rising words compare the window with at least a week before it: a shorter baseline is mostly
+# noise (one busy evening would make every word of the next one look new).
+MIN_BASELINE = timedelta(days=7)
+RISING_CANDIDATES = 500  # the window's most frequent keywords are the candidates
 
 
 def change(current: float, previous: float) -> float | None:
@@ -48,6 +54,7 @@ def overview(store: Store, *, brand: str | None, since: datetime, until: datetim
             for bucket in store.histogram(window, interval="day", split="sentiment")
         ],
         "top_keywords": [{"word": word, "count": n} for word, n in store.top_keywords(window, limit=top)],
+        "rising_keywords": [word.to_json_dict() for word in rising_keywords(store, window, limit=top)],
         "top_authors": [
             {
                 "id": stats.author.id,
@@ -61,3 +68,15 @@ def overview(store: Store, *, brand: str | None, since: datetime, until: datetim
             for stats in store.top_authors(window, limit=top)
         ],
     }
+
+
+def rising_keywords(store: Store, window: Window, *, limit: int = 20) -> list[RisingWord]:
+    """Keywords whose share of mentions rose in ``window`` against the stretch just before it
+    (as long as the window, and at least :data:`MIN_BASELINE`)."""
+    length = max(window.until - window.since, MIN_BASELINE)
+    baseline = Window(since=window.since - length, until=window.since, brand=window.brand, platforms=window.platforms)
+    current = dict(store.top_keywords(window, limit=RISING_CANDIDATES))
+    if not current:
+        return []
+    before = store.keyword_counts(baseline, current)
+    return rising_words(current, before, store.counts(window).total, store.counts(baseline).total, limit=limit)

@@ -3,7 +3,8 @@ r"""Text folding and the full-text index document shared by the query matcher an
 Matching rules (documented in the README, relied on by the query compilers):
 
 * Text is *folded* before matching: NFKC (full-width → half-width, compatibility forms),
-  lower case, zero-width characters removed, every whitespace run collapsed to one space.
+  lower case, traditional Chinese characters to simplified (啟航 matches 启航), zero-width
+  characters removed, every whitespace run collapsed to one space.
 * A "word character" is an ASCII letter or digit ``[0-9a-z]`` after folding. A query term whose
   first (last) character is a word character only matches where the text has no word character
   just before (after) it — Latin words match on word boundaries, so ``NIO`` never matches
@@ -23,11 +24,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from nlp.clean import to_simplified
+
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 
 
 def fold(text: str) -> str:
-    """Fold text for matching: NFKC, lower case, no zero-width characters, single spaces."""
+    """Fold text for matching: NFKC, lower case, simplified characters, no zero-width characters,
+    single spaces."""
     # Zero-width characters go first: left between a letter and a combining mark they would
     # stop NFKC from composing the two, and folding twice would then change the text again.
     # Each step is skipped when its quick check says it would change nothing: ingest folds every
@@ -36,7 +40,7 @@ def fold(text: str) -> str:
         text = _ZERO_WIDTH.sub("", text)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    return " ".join(text.lower().split())
+    return " ".join(to_simplified(text.lower()).split())
 
 
 def is_word_char(char: str) -> bool:

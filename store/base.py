@@ -6,7 +6,7 @@ Bucketed results are in the store's time zone (Asia/Shanghai by default) and zer
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -119,6 +119,16 @@ class Store(Protocol):
     def histogram(self, window: Window, *, interval: Interval = "day", split: Split = "sentiment") -> list[Bucket]: ...
 
     def top_keywords(self, window: Window, *, limit: int = 20) -> list[tuple[str, int]]: ...
+
+    def keyword_counts(self, window: Window, words: Collection[str]) -> dict[str, int]:
+        """Mentions with each of ``words`` among their keywords in the window (0 when none)."""
+        ...
+
+    def save_document_frequencies(self, frequencies: Mapping[str, int], documents: int) -> None: ...
+
+    def document_frequencies(self) -> tuple[dict[str, int], int]:
+        """Word → document frequency learned from the stored corpus, and its document count."""
+        ...
 
     def top_authors(self, window: Window, *, limit: int = 10) -> list[AuthorStats]: ...
 

@@ -11,7 +11,7 @@ import base64
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -500,6 +500,15 @@ class SQLiteStore:
         return list(buckets.values())
 
     def top_keywords(self, window: Window, *, limit: int = 20) -> list[tuple[str, int]]:
+        totals = self._keyword_totals(window, None)
+        return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+    def keyword_counts(self, window: Window, words: Collection[str]) -> dict[str, int]:
+        totals = self._keyword_totals(window, frozenset(words))
+        return {word: totals.get(word, 0) for word in words}
+
+    def _keyword_totals(self, window: Window, words: frozenset[str] | None) -> Counter[str]:
+        """Mentions per keyword in the window (only ``words`` when given)."""
         since, until = _seconds(window)
         first_day, end_day = self._whole_units(since, until, 86_400)
         if window.platforms:  # the daily rollup has no platform: count from the timeline
@@ -509,23 +518,27 @@ class SQLiteStore:
         platforms, platform_params = _platform_clause("platform", window.platforms)
         with self._errors("read"):
             if first_day < end_day:
-                totals.update(
-                    dict(
-                        self._conn.execute(
-                            "SELECT keyword, sum(n) FROM keyword_days WHERE scope = ? AND day >= ? AND day < ?"
-                            " GROUP BY keyword",
-                            (scope, first_day, end_day),
-                        ).fetchall()
+                sql = "SELECT keyword, sum(n) FROM keyword_days WHERE scope = ? AND day >= ? AND day < ?"
+                if words is None:
+                    totals.update(dict(self._conn.execute(f"{sql} GROUP BY keyword", (scope, first_day, end_day))))
+                for chunk in _chunks(sorted(words or ())):
+                    marks = ",".join("?" * len(chunk))
+                    totals.update(
+                        dict(
+                            self._conn.execute(
+                                f"{sql} AND keyword IN ({marks}) GROUP BY keyword", (scope, first_day, end_day, *chunk)
+                            )
+                        )
                     )
-                )
             for edge_since, edge_until in self._edges(since, until, first_day, end_day, 86_400):
-                for (words,) in self._conn.execute(
+                for (text,) in self._conn.execute(
                     "SELECT keywords FROM timeline WHERE scope = ? AND created_at >= ? AND created_at < ?"
                     f" AND keywords != ''{platforms}",
                     (scope, edge_since, edge_until, *platform_params),
                 ):
-                    totals.update(words.split("\t"))
-        return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
+                    found = text.split("\t")
+                    totals.update(found if words is None else [word for word in found if word in words])
+        return totals
 
     def top_authors(self, window: Window, *, limit: int = 10) -> list[AuthorStats]:
         """The most active authors of a window (ties: more engagement first), exactly."""
@@ -613,6 +626,27 @@ class SQLiteStore:
             pk: (Author.model_validate({**orjson.loads(profile), "id": author_id}), platform)
             for pk, author_id, platform, profile in rows
         }
+
+    # -- corpus statistics ------------------------------------------------------------------
+
+    def save_document_frequencies(self, frequencies: Mapping[str, int], documents: int) -> None:
+        """Replace the corpus' word document frequencies (see ``fengxiang reanalyze``)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM document_frequencies")
+            conn.executemany("INSERT INTO document_frequencies (word, df) VALUES (?, ?)", frequencies.items())
+            conn.execute(
+                "INSERT INTO corpus_facts (name, value) VALUES ('documents', ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (documents,),
+            )
+
+    def document_frequencies(self) -> tuple[dict[str, int], int]:
+        """The saved frequencies and the number of documents they count ({} and 0 if never learned)."""
+        with self._errors("read"):
+            row = self._conn.execute("SELECT value FROM corpus_facts WHERE name = 'documents'").fetchone()
+            if row is None:
+                return {}, 0
+            return dict(self._conn.execute("SELECT word, df FROM document_frequencies")), row[0]
 
     # -- crawl bookkeeping ------------------------------------------------------------------
 

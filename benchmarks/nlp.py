@@ -1,0 +1,216 @@
+"""`make bench` (nlp part): sentiment quality and analysis speed, each beside its baseline.
+
+Prints one JSON document (also written to bench-results/nlp.json):
+
+* quality of the shipped model and of SnowNLP's bundled one on the SMP2020 eval files (3-class
+  macro-F1, negative recall; never used for training) and binary accuracy on a fixed held-out
+  part of weibo_senti_train.jsonl with every [emoticon] removed;
+* throughput of the whole `fengxiang analyze` path (parse, clean, tokenize, brands, keywords,
+  sentiment, simhash, write) against plain ``jieba.lcut`` over the same posts, in one process,
+  measured in the same run, and against a SnowNLP pipeline; peak memory of the analyze command.
+
+FENGXIANG_SENTIMENT_DATA points at the labelled data set (default ../shared/data/sentiment).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jieba
+import orjson
+
+from fengxiang.synthetic import demo_watchlist, generate_mentions
+from fengxiang.textmatch import fold
+from nlp.analyzer import Analyzer, AnalyzerSettings
+from nlp.sentiment.engines import LinearEngine, SnowNLPEngine
+from nlp.tokenizer import Tokenizer
+from store.model import Mention
+
+TARGETS = {
+    "usual_macro_f1": 0.86,
+    "virus_macro_f1": 0.80,
+    "negative_recall": 0.90,
+    "weibo_senti_binary_accuracy_no_emoticons": 0.78,
+    "throughput_vs_jieba": 0.7,
+}
+SPEED_POSTS = 5_000
+SNOWNLP_SPEED_POSTS = 300  # SnowNLP runs at ≈100 posts/s: a sample gives its rate
+SNOWNLP_QUALITY_POSTS = 1_000  # per eval file, for the same reason
+LABELS = ("negative", "neutral", "positive")
+EMOTICON = re.compile(r"\[[^\[\]]{1,8}\]")
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("FENGXIANG_SENTIMENT_DATA", "../shared/data/sentiment"))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def is_held_out(text: str) -> bool:
+    """The fixed fifth of weibo_senti_train.jsonl that no shipped model may train on."""
+    return zlib.crc32(text.encode("utf-8")) % 5 == 0
+
+
+def macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> tuple[float, dict[str, float]]:
+    per_class = {}
+    for label in LABELS:
+        true_positive = sum(g == p == label for g, p in zip(gold, predicted, strict=True))
+        predicted_n = sum(p == label for p in predicted)
+        gold_n = sum(g == label for g in gold)
+        precision = true_positive / predicted_n if predicted_n else 0.0
+        recall = true_positive / gold_n if gold_n else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[label] = {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+    return round(sum(c["f1"] for c in per_class.values()) / len(LABELS), 4), per_class
+
+
+def predict(engine: LinearEngine | SnowNLPEngine, tokenizer: Tokenizer, texts: Sequence[str]) -> list[dict[str, Any]]:
+    folded = [fold(text) for text in texts]
+    return engine.predict([(text, tokenizer.tokens(text)) for text in folded])
+
+
+def three_class_quality(
+    engine: LinearEngine | SnowNLPEngine, tokenizer: Tokenizer, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    rows = [row for row in rows if row["sentiment"] in LABELS]
+    predicted = [result["label"] for result in predict(engine, tokenizer, [row["text"] for row in rows])]
+    score, per_class = macro_f1([row["sentiment"] for row in rows], predicted)
+    return {
+        "posts": len(rows),
+        "macro_f1": score,
+        "negative_recall": per_class["negative"]["recall"],
+        "per_class": per_class,
+    }
+
+
+def binary_accuracy(
+    engine: LinearEngine | SnowNLPEngine, tokenizer: Tokenizer, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    texts = [" ".join(EMOTICON.sub(" ", row["text"]).split()) for row in rows]
+    kept = [(text, row["sentiment"]) for text, row in zip(texts, rows, strict=True) if text]
+    results = predict(engine, tokenizer, [text for text, _ in kept])
+    right = sum(
+        ("positive" if result["probs"]["positive"] >= result["probs"]["negative"] else "negative") == gold
+        for result, (_, gold) in zip(results, kept, strict=True)
+    )
+    return {"posts": len(kept), "accuracy": round(right / len(kept), 4)}
+
+
+def quality(tokenizer: Tokenizer) -> dict[str, Any]:
+    folder = data_dir()
+    usual = read_jsonl(folder / "smp2020_usual_eval.jsonl")
+    virus = read_jsonl(folder / "smp2020_virus_eval.jsonl")
+    held_out = [row for row in read_jsonl(folder / "weibo_senti_train.jsonl") if is_held_out(row["text"])]
+    ours, snownlp = LinearEngine(), SnowNLPEngine()
+    return {
+        "ours": {
+            "trained_on": ours.model.meta.get("trained_on"),
+            "smp2020_usual_eval": three_class_quality(ours, tokenizer, usual),
+            "smp2020_virus_eval": three_class_quality(ours, tokenizer, virus),
+            "weibo_senti_held_out_no_emoticons": binary_accuracy(ours, tokenizer, held_out),
+        },
+        "baseline_snownlp": {
+            "note": f"first {SNOWNLP_QUALITY_POSTS} posts of each file (SnowNLP is slow)",
+            "smp2020_usual_eval": three_class_quality(snownlp, tokenizer, usual[:SNOWNLP_QUALITY_POSTS]),
+            "smp2020_virus_eval": three_class_quality(snownlp, tokenizer, virus[:SNOWNLP_QUALITY_POSTS]),
+            "weibo_senti_held_out_no_emoticons": binary_accuracy(snownlp, tokenizer, held_out[:SNOWNLP_QUALITY_POSTS]),
+        },
+    }
+
+
+def per_second(count: int, action: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    action()
+    return count / (time.perf_counter() - started)
+
+
+def analyze_lines(analyzer: Analyzer, lines: list[bytes]) -> list[bytes]:
+    """What `fengxiang analyze` does per batch, in this process: parse, analyse, serialise."""
+    out = []
+    for start in range(0, len(lines), 500):
+        mentions = [Mention.model_validate_json(line) for line in lines[start : start + 500]]
+        out += [orjson.dumps(m.to_json_dict()) for m in analyzer.analyze_mentions(mentions)]
+    return out
+
+
+def snownlp_pipeline(texts: Sequence[str]) -> None:
+    """A SnowNLP-based tagger: its words, keywords and sentiment for each post."""
+    from snownlp import SnowNLP
+
+    for text in texts:
+        post = SnowNLP(text)
+        _ = post.words, post.keywords(5), post.sentiments
+
+
+def speed(work: Path) -> dict[str, Any]:
+    posts = [post for post in generate_mentions(SPEED_POSTS, seed=5, analysed=False)]
+    texts = [post["text"] for post in posts]
+    lines = [orjson.dumps(post) for post in posts]
+    analyzer = Analyzer(AnalyzerSettings(brands=tuple((e["name"], e["query"]) for e in demo_watchlist())))
+    analyze_lines(analyzer, lines[:200])  # load jieba, the model and the IDF table first
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    # Interleaved rounds, best of three each: the machine's speed drifts during a run.
+    jieba_rates, ours_rates = [], []
+    for _ in range(3):
+        jieba_rates.append(per_second(len(texts), lambda: [jieba.lcut(text) for text in texts]))
+        ours_rates.append(per_second(len(lines), lambda: analyze_lines(analyzer, lines)))
+    snownlp_rate = per_second(SNOWNLP_SPEED_POSTS, lambda: snownlp_pipeline(texts[:SNOWNLP_SPEED_POSTS]))
+    return {
+        "posts": len(texts),
+        "mean_chars": round(sum(map(len, texts)) / len(texts), 1),
+        "ours_analyze_posts_per_s": round(max(ours_rates)),
+        "baseline_jieba_lcut_posts_per_s": round(max(jieba_rates)),
+        "ratio_vs_jieba": round(max(ours_rates) / max(jieba_rates), 3),
+        "baseline_snownlp_pipeline_posts_per_s": round(snownlp_rate, 1),
+        "analyze_command": analyze_command(work, lines),
+    }
+
+
+def analyze_command(work: Path, lines: list[bytes]) -> dict[str, Any]:
+    """The real command in its own process: wall time including start-up, and peak memory."""
+    source = work / "posts.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "fengxiang.cli", "analyze", str(source), "-o", str(work / "out.jsonl")],
+        check=True,
+        cwd=work,
+        stderr=subprocess.DEVNULL,
+    )
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"posts": len(lines), "wall_s": round(seconds, 2), "peak_rss_mib": round(peak_kib / 1024, 1)}
+
+
+def main() -> None:
+    tokenizer = Tokenizer()
+    with tempfile.TemporaryDirectory(prefix="fengxiang-bench-") as folder:
+        result = {
+            "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+            "targets": TARGETS,
+            "speed": speed(Path(folder)),
+            "sentiment": quality(tokenizer),
+        }
+    output = json.dumps(result, ensure_ascii=False, indent=2)
+    Path("bench-results").mkdir(exist_ok=True)
+    Path("bench-results/nlp.json").write_text(output + "\n", encoding="utf-8")
+    print(output)
+
+
+if __name__ == "__main__":
+    main()

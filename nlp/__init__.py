@@ -1,0 +1,1 @@
+"""Text analysis: cleaning, tokenizing, keywords, sentiment and near-duplicate detection."""

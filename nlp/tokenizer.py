@@ -1,0 +1,80 @@
+"""Word tokens for every later step: jieba, loaded once, taught the watchlist's names.
+
+Each post is tokenized once (see :mod:`nlp.analyzer`); keywords, the near-duplicate hash and the
+sentiment model's word features all reuse the same token list.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+import jieba
+
+# Weibo emoticons such as [怒] or [允悲] carry sentiment; jieba would cut them into "[", "怒", "]".
+EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
+_SPLIT_EMOTICONS = re.compile(r"(\[[^\[\]\s]{1,8}\])").split
+# A token says something when it has a letter or a CJK character and is not only digits/punctuation.
+_HAS_WORD = re.compile(r"[^\W\d_]")
+# Names from the watchlist must outweigh any split jieba's dictionary prefers ("启航" + "汽车").
+_USER_WORD_FREQ = 200_000
+_init_lock = threading.Lock()
+
+
+@cache
+def default_stopwords() -> frozenset[str]:
+    text = resources.files("nlp").joinpath("data/stopwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+class Tokenizer:
+    """jieba with a user dictionary built from the watchlist, plus a stopword list.
+
+    ``user_words`` are folded terms (lower case, see :func:`fengxiang.textmatch.fold`): brand,
+    product and alias names that must never be split. Terms with spaces cannot be jieba words and
+    are left to the brand matcher.
+    """
+
+    def __init__(self, user_words: Iterable[str] = (), stopwords: frozenset[str] | None = None) -> None:
+        self.user_words = tuple(sorted({word for word in user_words if word and " " not in word}))
+        self.stopwords = default_stopwords() if stopwords is None else stopwords
+        self._jieba: jieba.Tokenizer | None = None
+
+    def _loaded(self) -> jieba.Tokenizer:
+        # Loading the dictionary takes about a second: done on first use, once per process.
+        if self._jieba is None:
+            with _init_lock:
+                if self._jieba is None:
+                    jieba.setLogLevel(logging.WARNING)
+                    tokenizer = jieba.Tokenizer()
+                    tokenizer.initialize()
+                    for word in self.user_words:
+                        tokenizer.add_word(word, freq=_USER_WORD_FREQ)
+                    self._jieba = tokenizer
+        return self._jieba
+
+    def tokens(self, text: str) -> list[str]:
+        """Every token in order, emoticons whole, whitespace dropped."""
+        cut = self._loaded().lcut
+        if "[" not in text:
+            return [token for token in cut(text) if not token.isspace()]
+        tokens: list[str] = []
+        for index, piece in enumerate(_SPLIT_EMOTICONS(text)):
+            if index % 2:
+                tokens.append(piece)
+            elif piece:
+                tokens.extend(token for token in cut(piece) if not token.isspace())
+        return tokens
+
+    def content_words(self, tokens: Iterable[str]) -> list[str]:
+        """Tokens that carry meaning: no stopwords, punctuation, numbers or emoticons."""
+        stopwords = self.stopwords
+        return [token for token in tokens if token not in stopwords and token[0] != "[" and _HAS_WORD.search(token)]
+
+    def __reduce__(self) -> tuple[type[Tokenizer], tuple[tuple[str, ...], frozenset[str]]]:
+        # Worker processes rebuild the tokenizer (jieba's state does not pickle well).
+        return (Tokenizer, (self.user_words, self.stopwords))
