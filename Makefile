@@ -4,8 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := .demo
+# The labelled Weibo data set (see its PROVENANCE.md); it is not part of this repository.
+SENTIMENT_DATA ?= ../shared/data/sentiment
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench model lint clean
 
 install: $(STAMP)
 
@@ -25,12 +27,17 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
+	FENGXIANG_SENTIMENT_DATA=$(SENTIMENT_DATA) $(PY) -m benchmarks.nlp
 	$(PY) -m benchmarks.run
+
+# Retrain the shipped sentiment model (reproducible: same data, same model).
+model: $(STAMP)
+	$(PY) -m fengxiang.cli train-sentiment --data $(SENTIMENT_DATA) -o nlp/sentiment/model/weibo-3class.npz
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy fengxiang store
+	$(VENV)/bin/mypy fengxiang store nlp
 
 clean:
 	rm -rf $(VENV) $(DEMO) bench-results .pytest_cache .mypy_cache .ruff_cache .hypothesis

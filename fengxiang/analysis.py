@@ -23,6 +23,7 @@ def analyzer_settings(config: Config, store: Store | None = None) -> AnalyzerSet
         brands=tuple((entry.name, entry.query) for entry in config.watchlist),
         engine=config.nlp.sentiment.engine,
         model_path=config.sentiment_model_path(),
+        negative_bias=config.nlp.sentiment.negative_bias,
         keywords_per_post=config.nlp.keywords_per_post,
         idf=idf,
     )

@@ -38,6 +38,7 @@ from fengxiang.stats import overview
 from fengxiang.timeparse import parse_time
 from nlp.analyzer import Analyzer
 from nlp.sentiment.engines import SHIPPED_MODEL
+from nlp.sentiment.linear import ModelFileError
 from nlp.sentiment.train import DEFAULT_TRAINING_FILES, TrainingDataError, read_labelled, train
 from nlp.simhash import NearDuplicateIndex
 from nlp.tokenizer import Tokenizer
@@ -527,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"fengxiang {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (StoreError, FileProblem) as exc:
+    except (StoreError, FileProblem, ModelFileError) as exc:  # ModelFileError: nlp.sentiment.model unusable
         print(f"fengxiang {args.command}: {exc}", file=sys.stderr)
         return EXIT_STORE
     except BrokenPipeError:  # `fengxiang export | head` closed the pipe: not an error

@@ -372,6 +372,7 @@ class AlertsConfig(_Section):
 class SentimentConfig(_Section):
     engine: Literal["model", "snownlp"] = "model"  # model: trained in this repo; snownlp: the baseline
     model: Path | None = None  # a model from `fengxiang train-sentiment`; default: the shipped one
+    negative_bias: float = Field(default=0.0, ge=0.0, le=3.0)  # log-odds toward negative: recall over precision
 
 
 class NlpConfig(_Section):

@@ -1,12 +1,14 @@
 """`make demo`: what exists today, end to end, offline, through the real command line.
 
 Writes a config and a file of synthetic posts (with a few broken lines, as real exports have) into a
-demo folder, then runs check → ingest → ingest again → stats → export, printing each command and
-its output. Every run starts from an empty store.
+demo folder, then runs analyze (a few Weibo-shaped posts) → check → ingest (which analyses every
+post) → ingest again → stats → export, printing each command and its output. Every run starts from
+an empty store.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import subprocess
@@ -26,6 +28,22 @@ BROKEN_LINES = [
 ]
 
 
+# Weibo-shaped posts written for this demo: HTML with emoticons and a topic, a repost chain, a
+# traditional-character post and a pure repost.
+WEIBO_SAMPLES = [
+    {
+        "id": "weibo:5001",
+        "text": '<a href="https://m.weibo.cn/search?containerid=231522type%3D1%26q%3D%23启航Q7刹车%23">'
+        '<span class="surl-text">#启航Q7刹车#</span></a> 提车第三天刹车就异响，4S店说正常？'
+        '<span class="url-icon"><img alt="[怒]" src="https://h5.sinaimg.cn/m/emoticon/icon/default/d_nu.png" />'
+        "</span><br />客服电话一直打不通，准备投诉维权",
+    },
+    {"id": "weibo:5002", "text": "同款问题，蹲一个说法//@车评人老周:启航Q7刹车异响已经不是个例了"},
+    {"id": "weibo:5003", "text": "啟航汽車新車發佈會很精彩，續航和做工都超出預期，點贊[赞]"},
+    {"id": "weibo:5004", "text": "转发微博//@茶小满官方:新品桂花乌龙今天上市，第二杯半价"},
+]
+
+
 def write_demo_files(folder: Path) -> tuple[Path, Path]:
     if folder.exists():
         shutil.rmtree(folder)
@@ -42,7 +60,9 @@ def write_demo_files(folder: Path) -> tuple[Path, Path]:
     )
     posts = folder / "mentions.jsonl"
     end = datetime.now(ZoneInfo("Asia/Shanghai"))
-    write_jsonl(posts, generate_mentions(DEMO_POSTS, seed=7, end=end, days=60))
+    # Unanalysed, as an export from another tool would be: the import analyses every post.
+    write_jsonl(posts, generate_mentions(DEMO_POSTS, seed=7, end=end, days=60, analysed=False))
+    write_jsonl(folder / "weibo-samples.jsonl", WEIBO_SAMPLES)
     with posts.open("ab") as out:
         out.write(b"\n".join(BROKEN_LINES) + b"\n")
     return config, posts
@@ -60,6 +80,14 @@ def main() -> None:
     config, posts = write_demo_files(folder)
     brand = BRANDS[0].name
     print(f"demo folder: {folder}\nconfig: {config.name} — {len(demo_watchlist())} watchlist entries")
+    run(folder, "analyze", "weibo-samples.jsonl", "-o", "weibo-samples.analysed.jsonl")
+    for line in (folder / "weibo-samples.analysed.jsonl").read_text(encoding="utf-8").splitlines():
+        post = json.loads(line)
+        sentiment = post["sentiment"]
+        print(
+            f"  {post['id']}: {sentiment['label']} ({sentiment['probs'][sentiment['label']]:.2f})"
+            f" brands={post['brands']} keywords={post['keywords']} topics={post.get('topics', [])}"
+        )
     run(folder, "check")
     run(folder, "ingest", posts.name)
     print("\n# the same file again: every post is updated in place, none doubled")

@@ -36,6 +36,7 @@ class AnalyzerSettings:
     brands: tuple[tuple[str, str], ...] = ()  # (watchlist name, query)
     engine: str = "model"
     model_path: Path | None = None
+    negative_bias: float = 0.0
     keywords_per_post: int = KEYWORDS_PER_POST
     idf: IdfTable | None = None  # None: jieba's
 
@@ -61,7 +62,7 @@ class Analyzer:
             {fold(name) for name, _ in settings.brands} | {term for _, query in queries for term in query.terms()}
         )
         self.tokenizer = Tokenizer(self.brand_terms)
-        self.engine = engine_named(settings.engine, settings.model_path)
+        self.engine = engine_named(settings.engine, settings.model_path, settings.negative_bias)
 
     @property
     def idf(self) -> IdfTable:
@@ -71,7 +72,10 @@ class Analyzer:
         """Analyses of raw post texts (HTML allowed), in order. Never raises for odd text."""
         cleaned = [clean_post(text) for text in texts]
         folded = [fold(post.text) for post in cleaned]
-        judged = [fold(_judged_words(post)) for post in cleaned]
+        judged = [
+            full if post.own_text == post.text else fold(_judged_words(post))
+            for post, full in zip(cleaned, folded, strict=True)
+        ]
         judged_tokens = [self.tokenizer.tokens(text) for text in judged]
         sentiments = self.engine.predict(list(zip(judged, judged_tokens, strict=True)))
         results = []
@@ -128,6 +132,6 @@ class Analyzer:
 
 
 def _judged_words(post: CleanPost) -> str:
-    if post.own_text.strip() in _NO_OWN_WORDS and post.chain:
+    if post.own_text.strip().lower() in _NO_OWN_WORDS and post.chain:
         return post.chain[0].text
     return post.own_text

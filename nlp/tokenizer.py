@@ -9,19 +9,21 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib import resources
 
 import jieba
 
-# Weibo emoticons such as [怒] or [允悲] carry sentiment; jieba would cut them into "[", "怒", "]".
+# Weibo emoticons such as [怒] or [允悲] carry sentiment, and links carry none: jieba would cut the
+# first into "[", "怒", "]" and the second into pieces that look like words. Both stay whole.
 EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
-_SPLIT_EMOTICONS = re.compile(r"(\[[^\[\]\s]{1,8}\])").split
+_SPLIT_WHOLE_TOKENS = re.compile(r"(\[[^\[\]\s]{1,8}\]|https?://[^\s\u3000-\u303f\uff01-\uff5e\u4e00-\u9fff]+)").split
 # A token says something when it has a letter or a CJK character and is not only digits/punctuation.
 _HAS_WORD = re.compile(r"[^\W\d_]")
 # Names from the watchlist must outweigh any split jieba's dictionary prefers ("启航" + "汽车").
 _USER_WORD_FREQ = 200_000
+_CONTENT_CACHE_MAX = 500_000
 _init_lock = threading.Lock()
 
 
@@ -43,6 +45,8 @@ class Tokenizer:
         self.user_words = tuple(sorted({word for word in user_words if word and " " not in word}))
         self.stopwords = default_stopwords() if stopwords is None else stopwords
         self._jieba: jieba.Tokenizer | None = None
+        # token → carries meaning? The vocabulary repeats, so each token is judged once.
+        self._is_content: dict[str, bool] = {}
 
     def _loaded(self) -> jieba.Tokenizer:
         # Loading the dictionary takes about a second: done on first use, once per process.
@@ -58,22 +62,36 @@ class Tokenizer:
         return self._jieba
 
     def tokens(self, text: str) -> list[str]:
-        """Every token in order, emoticons whole, whitespace dropped."""
+        """Every token in order, emoticons and links whole, whitespace dropped."""
         cut = self._loaded().lcut
-        if "[" not in text:
+        if "[" not in text and "http" not in text:
             return [token for token in cut(text) if not token.isspace()]
         tokens: list[str] = []
-        for index, piece in enumerate(_SPLIT_EMOTICONS(text)):
+        for index, piece in enumerate(_SPLIT_WHOLE_TOKENS(text)):
             if index % 2:
                 tokens.append(piece)
             elif piece:
                 tokens.extend(token for token in cut(piece) if not token.isspace())
         return tokens
 
-    def content_words(self, tokens: Iterable[str]) -> list[str]:
-        """Tokens that carry meaning: no stopwords, punctuation, numbers or emoticons."""
-        stopwords = self.stopwords
-        return [token for token in tokens if token not in stopwords and token[0] != "[" and _HAS_WORD.search(token)]
+    def content_words(self, tokens: Sequence[str]) -> list[str]:
+        """Tokens that carry meaning: no stopwords, punctuation, numbers, emoticons or links."""
+        known = self._is_content
+        try:
+            return [token for token in tokens if known[token]]
+        except KeyError:  # a token not judged yet: judge the new ones, then answer from the cache
+            if len(known) > _CONTENT_CACHE_MAX:
+                known.clear()
+            stopwords = self.stopwords
+            for token in tokens:
+                if token not in known:
+                    known[token] = (
+                        token not in stopwords
+                        and token[0] != "["
+                        and not token.startswith("http")
+                        and bool(_HAS_WORD.search(token))
+                    )
+            return [token for token in tokens if known[token]]
 
     def __reduce__(self) -> tuple[type[Tokenizer], tuple[tuple[str, ...], frozenset[str]]]:
         # Worker processes rebuild the tokenizer (jieba's state does not pickle well).

@@ -7,7 +7,6 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from nlp.sentiment.features import feature_counts
 from nlp.sentiment.linear import LinearModel
 
 SHIPPED_MODEL = "weibo-3class.npz"
@@ -25,12 +24,18 @@ def _load(path: Path) -> LinearModel:
 
 
 class LinearEngine:
-    """The model trained by ``fengxiang train-sentiment`` (the shipped one unless a path is given)."""
+    """The model trained by ``fengxiang train-sentiment`` (the shipped one unless a path is given).
+
+    ``negative_bias`` adds that many log-odds to the negative class before the softmax: a PR team
+    that would rather read a few extra posts than miss a complaint trades precision for recall
+    (0.6 lifts negative recall by about five points on the SMP2020 eval files; see the README).
+    """
 
     name = "model"
 
-    def __init__(self, model_path: Path | None = None) -> None:
+    def __init__(self, model_path: Path | None = None, negative_bias: float = 0.0) -> None:
         self.model_path = model_path or shipped_model_path()
+        self.negative_bias = negative_bias
 
     @property
     def model(self) -> LinearModel:
@@ -38,7 +43,7 @@ class LinearEngine:
 
     def predict(self, posts: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, object]]:
         model = self.model
-        probabilities = model.predict_proba([feature_counts(text, tokens) for text, tokens in posts])
+        probabilities = model.predict_proba(posts, bias={"negative": self.negative_bias})
         labels = model.labels
         return [
             {
@@ -48,8 +53,8 @@ class LinearEngine:
             for row in probabilities
         ]
 
-    def __reduce__(self) -> tuple[type[LinearEngine], tuple[Path]]:
-        return (LinearEngine, (self.model_path,))
+    def __reduce__(self) -> tuple[type[LinearEngine], tuple[Path, float]]:
+        return (LinearEngine, (self.model_path, self.negative_bias))
 
 
 class SnowNLPEngine:
@@ -65,7 +70,7 @@ class SnowNLPEngine:
     def predict(self, posts: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, object]]:
         from snownlp import SnowNLP
 
-        results = []
+        results: list[dict[str, object]] = []
         for text, _tokens in posts:
             positive = float(SnowNLP(text).sentiments) if text.strip() else 0.5
             neutral = 1 - abs(2 * positive - 1)
@@ -74,16 +79,17 @@ class SnowNLPEngine:
                 "neutral": round(neutral, _DECIMALS),
                 "positive": round(max(0.0, positive - neutral / 2), _DECIMALS),
             }
-            results.append({"label": max(probs, key=probs.__getitem__), "probs": probs})
+            label = max(probs, key=lambda name: probs[name])
+            results.append({"label": label, "probs": probs})
         return results
 
 
 ENGINES = {"model": LinearEngine, "snownlp": SnowNLPEngine}
 
 
-def engine_named(name: str, model_path: Path | None = None) -> LinearEngine | SnowNLPEngine:
+def engine_named(name: str, model_path: Path | None = None, negative_bias: float = 0.0) -> LinearEngine | SnowNLPEngine:
     if name == "snownlp":
         return SnowNLPEngine()
     if name == "model":
-        return LinearEngine(model_path)
+        return LinearEngine(model_path, negative_bias)
     raise ValueError(f"unknown sentiment engine {name!r} — use one of: {', '.join(ENGINES)}")

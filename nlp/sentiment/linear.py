@@ -15,18 +15,87 @@ A post's vector is sublinear TF (``1 + ln tf``) × IDF, L2-normalised — scikit
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-FORMAT_VERSION = 1
+from nlp.sentiment.features import MAX_CHARS, MAX_NGRAM, WORD_PREFIX
+
+FORMAT_VERSION = 2  # 2: word features are prefixed "w::"
 
 
 class ModelFileError(Exception):
     """The model file is missing, damaged or of another version."""
+
+
+_CODE_POINT_BITS = 21  # Unicode ends at U+10FFFF: three code points pack into one uint64
+
+
+@dataclass(frozen=True)
+class _FeatureIndex:
+    """The vocabulary split for fast lookup: words in a dict (by token, without the prefix), and
+    character n-grams of each length as sorted packed keys beside their columns."""
+
+    words: dict[str, int]
+    gram_keys: tuple[np.ndarray, ...]  # [n - 1]: sorted uint64 keys of the n-grams
+    gram_columns: tuple[np.ndarray, ...]  # [n - 1]: the column of each key
+
+    @classmethod
+    def of(cls, vocabulary: Mapping[str, int]) -> _FeatureIndex:
+        words = {}
+        grams: list[list[tuple[int, int]]] = [[] for _ in range(MAX_NGRAM)]
+        for feature, column in vocabulary.items():
+            if feature.startswith(WORD_PREFIX):
+                words[feature.removeprefix(WORD_PREFIX)] = column
+            else:
+                grams[len(feature) - 1].append((_pack(feature), column))
+        keys, columns = [], []
+        for entries in grams:
+            entries.sort()
+            keys.append(np.array([key for key, _ in entries], dtype=np.uint64))
+            columns.append(np.array([column for _, column in entries], dtype=np.int64))
+        return cls(words, tuple(keys), tuple(columns))
+
+    def char_gram_columns(self, texts: Sequence[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(rows, columns) of every known character n-gram occurrence in the texts."""
+        code_points = [np.frombuffer(text[:MAX_CHARS].encode("utf-32-le", "surrogatepass"), dtype=np.uint32) for text in texts]
+        lengths = np.fromiter(map(len, code_points), np.int64, len(texts))
+        codes = np.concatenate(code_points).astype(np.uint64) if texts else np.zeros(0, np.uint64)
+        document = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        rows, columns = [], []
+        for n in range(1, MAX_NGRAM + 1):
+            count = len(codes) - n + 1
+            if count <= 0:
+                break
+            keys = codes[:count].copy()
+            for offset in range(1, n):
+                keys = (keys << np.uint64(_CODE_POINT_BITS)) | codes[offset : offset + count]
+            inside = document[:count] == document[n - 1 : n - 1 + count]  # not across two posts
+            if n == 1:
+                inside &= codes != ord(" ")  # a space alone is no feature
+            keys, owners = keys[inside], document[:count][inside]
+            known_keys = self.gram_keys[n - 1]
+            if not len(known_keys):
+                continue
+            at = np.minimum(np.searchsorted(known_keys, keys), len(known_keys) - 1)
+            hit = known_keys[at] == keys
+            rows.append(owners[hit])
+            columns.append(self.gram_columns[n - 1][at[hit]])
+        return rows, columns
+
+
+def _pack(gram: str) -> int:
+    key = 0
+    for char in gram:
+        key = (key << _CODE_POINT_BITS) | ord(char)
+    return key
 
 
 @dataclass(frozen=True)
@@ -38,34 +107,44 @@ class LinearModel:
     intercept: np.ndarray  # float32 [classes]
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def predict_proba(self, documents: Sequence[Mapping[str, int]]) -> np.ndarray:
-        """Class probabilities, one row per document of feature counts."""
-        rows: list[int] = []
-        columns: list[int] = []
-        values: list[int] = []
-        lookup = self.vocabulary.get
-        for row, counts in enumerate(documents):
-            for feature, count in counts.items():
-                column = lookup(feature)
-                if column is not None:
-                    rows.append(row)
-                    columns.append(column)
-                    values.append(count)
-        n_documents = len(documents)
-        scores = np.tile(self.intercept, (n_documents, 1))
-        if values:
-            row_index = np.asarray(rows, dtype=np.intp)
-            column_index = np.asarray(columns, dtype=np.intp)
-            weights = (1.0 + np.log(np.asarray(values, dtype=np.float32))) * self.idf[column_index]
-            norms = np.sqrt(np.bincount(row_index, weights=weights * weights, minlength=n_documents))
-            weights = weights / norms[row_index]
-            contributions = self.coef[column_index] * weights[:, None]
-            for label in range(len(self.labels)):
-                scores[:, label] += np.bincount(row_index, weights=contributions[:, label], minlength=n_documents)
+    def predict_proba(
+        self, posts: Sequence[tuple[str, Sequence[str]]], bias: Mapping[str, float] | None = None
+    ) -> np.ndarray:
+        """Class probabilities, one row per (normalized text, tokens) pair — the features of
+        :func:`nlp.sentiment.features.features`, found without building them: the character
+        n-grams of the whole batch are packed into integers and looked up with one binary search
+        per n-gram length, so per post Python only looks up its words. ``bias`` adds log-odds to
+        the named classes."""
+        n_documents = len(posts)
+        index = self._index
+        row_parts, column_parts = index.char_gram_columns([text for text, _ in posts])
+        word_columns = [[index.words.get(token, -1) for token in tokens] for _, tokens in posts]
+        word_rows = np.repeat(np.arange(n_documents, dtype=np.int64), [len(columns) for columns in word_columns])
+        rows = np.concatenate([*row_parts, word_rows])
+        columns = np.concatenate([*column_parts, np.fromiter(chain.from_iterable(word_columns), np.int64)])
+        known = columns >= 0
+        width = len(self.idf)
+        # One entry per (document, feature) with its count, all in one sort.
+        pairs, counts = np.unique(rows[known] * width + columns[known], return_counts=True)
+        row_index, column_index = np.divmod(pairs, width)
+        weights = (1.0 + np.log(counts)) * self.idf[column_index]
+        norms = np.sqrt(np.bincount(row_index, weights=weights * weights, minlength=n_documents))
+        weights /= norms[row_index]
+        scores = np.tile(self.intercept.astype(np.float64), (n_documents, 1))
+        for column in range(len(self.labels)):
+            scores[:, column] += np.bincount(
+                row_index, weights=self.coef[column_index, column] * weights, minlength=n_documents
+            )
+        for label, extra in (bias or {}).items():
+            scores[:, self.labels.index(label)] += extra
         scores -= scores.max(axis=1, keepdims=True)
         probabilities = np.exp(scores)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         return probabilities
+
+    @cached_property
+    def _index(self) -> _FeatureIndex:
+        return _FeatureIndex.of(self.vocabulary)
 
     def save(self, path: Path) -> None:
         features = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
@@ -86,6 +165,8 @@ class LinearModel:
         try:
             with np.load(path, allow_pickle=False) as arrays:
                 meta = json.loads(_text(arrays["meta"]))
+                if not isinstance(meta, dict):
+                    raise ValueError("its meta is not a JSON object")
                 if meta.get("format_version") != FORMAT_VERSION:
                     raise ModelFileError(
                         f"{path}: model format {meta.get('format_version')} is not {FORMAT_VERSION}"
@@ -100,7 +181,8 @@ class LinearModel:
                     intercept=arrays["intercept"].astype(np.float32),
                     meta=meta,
                 )
-        except (OSError, KeyError, ValueError) as exc:
+        # A truncated or corrupted .npz fails in zipfile (BadZipFile, bad CRC) or zlib, not with an OSError.
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             raise ModelFileError(f"{path}: not a readable sentiment model ({exc}) — retrain or reinstall it") from exc
         if model.coef.shape != (len(features), len(model.labels)) or model.idf.shape != (len(features),):
             raise ModelFileError(f"{path}: arrays do not fit together — the file is damaged; retrain it")
