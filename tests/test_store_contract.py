@@ -320,3 +320,64 @@ def test_top_authors_match_a_brute_force_ranking(store, since, until):
     ranked = sorted(tally.items(), key=lambda item: (-item[1][0], -item[1][1]))[:5]
     got = store.top_authors(window(since, until, "蔚来"), limit=5)
     assert [(a.mentions, a.engagement) for a in got] == [tuple(v) for _, v in ranked]
+
+
+# -- keyword counts and the corpus' document frequencies (nlp: rising words, learned IDF) ----------------------------
+
+KEYWORD_WINDOWS = [
+    (None, at(0), at(20)),
+    ("蔚来", at(2, 13, 7), at(9, 4, 59)),  # partial days at both ends
+    ("理想", at(5, 1), at(5, 23)),  # inside one day
+    (None, at(3, 0), at(4, 0)),  # exactly one local day
+    (None, at(-3), at(-1)),  # nothing there
+]
+
+
+@pytest.mark.parametrize(("brand", "since", "until"), KEYWORD_WINDOWS)
+def test_keyword_counts_count_only_the_asked_words_exactly(store, brand, since, until):
+    mentions = _seed(store, 200)
+    changed = [m.model_copy(update={"keywords": ["召回", "刹车"]}) for m in mentions[:30]]
+    store.upsert(changed)  # reanalysis: the counts must follow
+    current = {m.id: m for m in [*mentions, *changed]}.values()
+    expected = Counter(
+        word
+        for m in current
+        if (brand is None or brand in m.brands) and since <= m.created_at < until
+        for word in m.keywords
+    )
+    words = ["刹车", "召回", "客服", "从没出现过"]
+    got = store.keyword_counts(window(since, until, brand), words)
+    assert got == {word: expected[word] for word in words}
+    assert got["从没出现过"] == 0
+    assert store.keyword_counts(window(since, until, brand), []) == {}
+    # the same numbers as top_keywords for the words both report
+    top = dict(store.top_keywords(window(since, until, brand), limit=100))
+    assert {word: n for word, n in got.items() if n} == {word: top[word] for word in words if word in top}
+
+
+def test_keyword_counts_respect_the_window_edges_to_the_second(store):
+    store.upsert(
+        [
+            make_mention("a", created_at=at(3, 0, 0), keywords=["刹车"]),
+            make_mention("b", created_at=at(3, 23, 59), keywords=["刹车", "异响"]),
+            make_mention("c", created_at=at(4, 0, 0), keywords=["刹车"]),
+            make_mention("d", created_at=at(4, 12, 0), keywords=["异响"], brands=["蔚来"]),
+        ]
+    )
+    assert store.keyword_counts(window(at(3), at(4)), ["刹车", "异响"]) == {"刹车": 2, "异响": 1}
+    assert store.keyword_counts(window(at(3, 0, 1), at(4, 0, 1)), ["刹车"]) == {"刹车": 2}
+    assert store.keyword_counts(window(at(3), at(5), "蔚来"), ["刹车", "异响"]) == {"刹车": 0, "异响": 1}
+
+
+def test_document_frequencies_are_empty_on_a_new_store(store):
+    assert store.document_frequencies() == ({}, 0)
+
+
+def test_saving_document_frequencies_replaces_the_previous_ones(store):
+    store.save_document_frequencies({"刹车": 3, "续航": 2, "ｎｉｏ全角": 2}, 10)
+    assert store.document_frequencies() == ({"刹车": 3, "续航": 2, "ｎｉｏ全角": 2}, 10)
+    many = {f"词{i}": i + 2 for i in range(5_000)}
+    store.save_document_frequencies(many, 12_000)
+    assert store.document_frequencies() == (many, 12_000)  # 刹车 and 续航 are gone
+    store.save_document_frequencies({}, 0)
+    assert store.document_frequencies() == ({}, 0)

@@ -65,7 +65,9 @@ class _FeatureIndex:
 
     def char_gram_columns(self, texts: Sequence[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(rows, columns) of every known character n-gram occurrence in the texts."""
-        code_points = [np.frombuffer(text[:MAX_CHARS].encode("utf-32-le", "surrogatepass"), dtype=np.uint32) for text in texts]
+        code_points = [
+            np.frombuffer(text[:MAX_CHARS].encode("utf-32-le", "surrogatepass"), dtype=np.uint32) for text in texts
+        ]
         lengths = np.fromiter(map(len, code_points), np.int64, len(texts))
         codes = np.concatenate(code_points).astype(np.uint64) if texts else np.zeros(0, np.uint64)
         document = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
