@@ -37,6 +37,7 @@ from fengxiang.query import QuerySyntaxError, parse
 from fengxiang.stats import overview
 from fengxiang.timeparse import parse_time
 from nlp.analyzer import Analyzer
+from nlp.keywords import IdfTable
 from nlp.sentiment.engines import SHIPPED_MODEL
 from nlp.sentiment.linear import ModelFileError
 from nlp.sentiment.train import DEFAULT_TRAINING_FILES, TrainingDataError, read_labelled, train
@@ -134,7 +135,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_reanalyze(args: argparse.Namespace) -> int:
     config = _config(args)
     with _store(config) as store:
-        analyzer = Analyzer(analyzer_settings(config))
+        analyzer = Analyzer(analyzer_settings(config, store))
         everything = MentionFilter(brand=_brand_name(args.brand, config))
         if not args.keep_idf:
             progress = Progress("learning word frequencies")
@@ -143,7 +144,7 @@ def cmd_reanalyze(args: argparse.Namespace) -> int:
             )
             progress.finish()
             store.save_document_frequencies(frequencies, documents)
-            analyzer = Analyzer(analyzer_settings(config, store))
+            analyzer = analyzer.with_idf(IdfTable.from_document_frequencies(frequencies, documents))
             print(f"learned word frequencies of {documents:,} mentions ({analyzer.idf.source} IDF)", file=sys.stderr)
         progress = Progress("reanalyze")
         done = 0

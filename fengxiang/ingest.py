@@ -78,7 +78,12 @@ def describe(error: ValidationError) -> str:
         location = ".".join(str(part) for part in problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "json_invalid":
-            message = f"not valid JSON ({problem.get('ctx', {}).get('error', message)})"
+            detail = problem.get("ctx", {}).get("error", message)
+            if "invalid unicode code point" in detail:
+                # Chinese exports are often GBK: say so, and how to convert.
+                message = f"not UTF-8 text ({detail}) — save the file as UTF-8, e.g. iconv -f gbk -t utf-8"
+            else:
+                message = f"not valid JSON ({detail})"
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts)
 

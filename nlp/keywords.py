@@ -16,6 +16,7 @@ from functools import cache
 # Below this many documents a corpus IDF is mostly noise; jieba's general one is better.
 MIN_CORPUS_DOCUMENTS = 1_000
 MIN_KEYWORD_CHARS = 2  # single characters (车, 说) are almost never what a post is about
+MAX_KEYWORD_CHARS = 20  # longer "words" are runs of one character or of junk, not vocabulary
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ def top_keywords(words: Sequence[str], idf: IdfTable, *, limit: int = 5, exclude
     """The ``limit`` words with the highest tf·idf; ``words`` are content words (see
     :meth:`nlp.tokenizer.Tokenizer.content_words`), ``exclude`` holds the brand names, which
     every matching post has and which therefore tell nothing."""
-    counts = Counter(word for word in words if len(word) >= MIN_KEYWORD_CHARS and word not in exclude)
+    counts = Counter(
+        word for word in words if MIN_KEYWORD_CHARS <= len(word) <= MAX_KEYWORD_CHARS and word not in exclude
+    )
     # Counter keeps first-seen order, and sorted() is stable: ties go to the earlier word.
     ranked = sorted(counts.items(), key=lambda item: -item[1] * idf[item[0]])
     return [word for word, _ in ranked[:limit]]
@@ -86,6 +89,8 @@ def rising_words(
     """Words whose share of mentions rose from the baseline window to the current one, most
     significant first. G² (log-likelihood ratio) rather than a plain ratio: a word going from 0 to
     2 mentions is not news, a word going from 10 to 200 is, even if its ratio is smaller."""
+    if baseline_total <= 0:
+        return []  # no history (a brand just added): nothing can be said to have risen
     risen = []
     for word, count in current.items():
         before = baseline.get(word, 0)
