@@ -6,8 +6,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from fengxiang.config import Config
+from fengxiang.ingest import LineError, LineParser
 from nlp.analyzer import Analyzer, AnalyzerSettings
 from nlp.keywords import IdfTable
+from nlp.simhash import NearDuplicateIndex
 from store.base import Store
 from store.model import Mention
 
@@ -41,3 +43,16 @@ def learn_document_frequencies(
         if on_progress is not None and documents % 2_000 == 0:
             on_progress(documents)
     return Counter({word: df for word, df in frequencies.items() if df > 1}), documents
+
+
+def analyze_lines(
+    parser: LineParser, lines: list[bytes], first_line: int, clusters: NearDuplicateIndex, errors: list[LineError]
+) -> list[bytes]:
+    """`fengxiang analyze` on a chunk of JSONL lines: the enriched lines, each with the near-duplicate
+    ``cluster`` it joins in ``clusters``; bad lines go to ``errors``."""
+    out = []
+    for mention, _folded in parser.mentions(lines, first_line, errors):
+        if mention.simhash is not None:
+            mention.cluster = clusters.add(mention.id, int(mention.simhash, 16))  # type: ignore[attr-defined]
+        out.append(mention.model_dump_json(exclude_none=True).encode() + b"\n")
+    return out

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from fengxiang import __version__
-from fengxiang.analysis import analyzer_settings, learn_document_frequencies
+from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
 from fengxiang.config import (
     CONFIG_PATH_VARIABLE,
@@ -116,11 +116,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         counted = _CountingLines(stream)
         for first_line, lines in line_chunks(counted, ANALYZE_BATCH):
             errors: list[LineError] = []
-            for mention, _folded in parser.mentions(lines, first_line, errors):
-                if mention.simhash is not None:
-                    mention.cluster = clusters.add(mention.id, int(mention.simhash, 16))  # type: ignore[attr-defined]
-                out.write(orjson.dumps(mention.to_json_dict()) + b"\n")
-                report.stored.inserted += 1
+            written = analyze_lines(parser, lines, first_line, clusters, errors)
+            out.writelines(written)
+            report.stored.inserted += len(written)
             for error in errors:
                 report.reject(error)
             report.lines = first_line + len(lines) - 1

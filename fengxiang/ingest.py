@@ -114,15 +114,18 @@ class LineParser:
                 valid.append(Mention.model_validate_json(line, context=context))
             except ValidationError as exc:
                 errors.append(LineError(number, describe(exc)))
+        folded_by_analysis: dict[int, str] = {}
         if self.analyzer is not None:
             unanalysed = [mention for mention in valid if mention.sentiment is None]
-            given_brands = [mention.brands for mention in unanalysed]
-            self.analyzer.analyze_mentions(unanalysed)
-            for mention, brands in zip(unanalysed, given_brands, strict=True):
-                mention.brands = brands or mention.brands  # an import's own brand tags win
+            for mention, analysis in zip(unanalysed, self.analyzer.analyze([m.text for m in unanalysed]), strict=True):
+                given_brands = mention.brands
+                self.analyzer.apply(mention, analysis)
+                mention.brands = given_brands or mention.brands  # an import's own brand tags win
+                if mention.text == analysis.clean.text:
+                    folded_by_analysis[id(mention)] = analysis.folded
         result = []
         for mention in valid:
-            folded = fold(mention.text)
+            folded = folded_by_analysis.get(id(mention)) or fold(mention.text)
             if self.tag_brands is not None and not mention.brands:
                 mention.brands = self.tag_brands(folded)
             result.append((mention, folded))

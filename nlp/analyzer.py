@@ -15,10 +15,11 @@ own words alone cost four points of macro-F1).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from fengxiang.brands import BrandTagger
 from fengxiang.query import parse
 from fengxiang.textmatch import fold
 from nlp.clean import CleanPost, clean_post
@@ -49,6 +50,7 @@ class Analysis:
     """What one post's analysis found; :meth:`Analyzer.apply` writes it onto the mention."""
 
     clean: CleanPost
+    folded: str  # the cleaned text folded for matching (what brands were matched on)
     brands: list[str]
     keywords: list[str]
     sentiment: dict[str, object]
@@ -59,7 +61,7 @@ class Analyzer:
     def __init__(self, settings: AnalyzerSettings = AnalyzerSettings()) -> None:
         self.settings = settings
         queries = [(name, parse(query)) for name, query in settings.brands]
-        self._matchers: list[tuple[str, Callable[[str], bool]]] = [(name, query.matches) for name, query in queries]
+        self._tag_brands = BrandTagger(settings.brands)  # matches folded text: each post is folded once
         # Names and query terms are folded already: they teach jieba and are never keywords.
         self.brand_terms = frozenset(
             {fold(name) for name, _ in settings.brands} | {term for _, query in queries for term in query.terms()}
@@ -93,7 +95,8 @@ class Analyzer:
             results.append(
                 Analysis(
                     clean=post,
-                    brands=[name for name, matches in self._matchers if matches(full)],
+                    folded=full,
+                    brands=self._tag_brands(full),
                     keywords=top_keywords(self.tokenizer.content_words(own_tokens), idf, limit=limit, exclude=exclude),
                     sentiment=sentiment,
                     simhash=simhash64(words),
@@ -121,7 +124,7 @@ class Analyzer:
             mention.text = post.text
         mention.brands = analysis.brands
         mention.keywords = analysis.keywords
-        mention.sentiment = Sentiment.model_validate(analysis.sentiment)
+        mention.sentiment = Sentiment.model_construct(None, **analysis.sentiment)  # the engine built it valid
         mention.simhash = f"{analysis.simhash:016x}"
         for name, value in (
             ("topics", list(post.topics)),
