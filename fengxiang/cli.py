@@ -134,7 +134,7 @@ def cmd_reanalyze(args: argparse.Namespace) -> int:
     config = _config(args)
     with _store(config) as store:
         analyzer = Analyzer(analyzer_settings(config, store))
-        everything = MentionFilter(brand=_brand_name(args.brand, config))
+        scope = MentionFilter(brand=_brand_name(args.brand, config))
         if not args.keep_idf:
             progress = Progress("learning word frequencies")
             frequencies, documents = learn_document_frequencies(
@@ -147,7 +147,7 @@ def cmd_reanalyze(args: argparse.Namespace) -> int:
         progress = Progress("reanalyze")
         done = 0
         batch: list[Mention] = []
-        for mention in store.iter_mentions(everything):
+        for mention in store.iter_mentions(scope):
             batch.append(mention)
             if len(batch) == ANALYZE_BATCH:
                 done += _reanalyze_batch(batch, analyzer, store)
@@ -440,6 +440,8 @@ def _print_overview(numbers: dict[str, Any]) -> None:
     print("  平台 platforms     " + "  ".join(f"{name} {n:,}" for name, n in numbers["platforms"].items()))
     words = "  ".join(f"{item['word']}({item['count']})" for item in numbers["top_keywords"])
     print(f"  热词 keywords      {words or '—'}")
+    rising = "  ".join(f"{item['word']}(×{item['ratio']:g})" for item in numbers["rising_keywords"])
+    print(f"  新热词 rising      {rising or '—'}")
     for item in numbers["top_authors"]:
         followers = "" if item["followers"] is None else f", {item['followers']:,} followers"
         print(f"  作者 {item['name'] or item['id']}: {item['mentions']} mentions{followers}")

@@ -202,6 +202,11 @@ def test_stats_json_reports_the_window_against_the_previous_one(workdir, capsys)
     assert next(d for d in stats["daily"] if d["date"] == "2026-11-20")["negative"] == 4
     assert stats["top_keywords"] == [{"word": "刹车", "count": 4}]
     assert stats["top_authors"][0]["mentions"] == 1 and len(stats["top_authors"]) == 4
+    # 刹车 is in 4 of 4 posts now and in none of the week before: it is the rising word
+    assert [item["word"] for item in stats["rising_keywords"]] == ["刹车"]
+    assert stats["rising_keywords"][0]["baseline_count"] == 0
+    code, out, _ = run(capsys, "stats", "--brand", "启航汽车", "--since", "2026-11-17", "--until", "2026-11-24")
+    assert code == 0 and "新热词 rising      刹车(×" in out
 
 
 def test_stats_for_an_unknown_brand_names_the_known_ones(workdir, capsys):
