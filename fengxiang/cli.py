@@ -109,7 +109,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     config = _config_or_default(args)
     analyzer = Analyzer(analyzer_settings(config))
     clusters = NearDuplicateIndex()
-    report = IngestReport()
+    report = IngestReport()  # lines read and rejected; nothing is stored
+    analysed = 0
     parser = LineParser(timezone=config.tzinfo, analyzer=analyzer)
     with _input(args.file or "-") as (stream, size), _output(args.output) as out:
         progress = Progress("analyze", total_bytes=size)
@@ -118,7 +119,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             errors: list[LineError] = []
             written = analyze_lines(parser, lines, first_line, clusters, errors)
             out.writelines(written)
-            report.stored.inserted += len(written)
+            analysed += len(written)
             for error in errors:
                 report.reject(error)
             report.lines = first_line + len(lines) - 1
@@ -126,7 +127,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         progress.finish()
     for error in report.errors:
         print(f"{args.file or 'stdin'}:{error}", file=sys.stderr)
-    print(f"analysed {report.stored.inserted:,} posts, {report.rejected:,} rejected lines", file=sys.stderr)
+    print(f"analysed {analysed:,} posts, {report.rejected:,} rejected lines", file=sys.stderr)
     return EXIT_PARTIAL if report.rejected else EXIT_OK
 
 

@@ -114,20 +114,22 @@ class LineParser:
                 valid.append(Mention.model_validate_json(line, context=context))
             except ValidationError as exc:
                 errors.append(LineError(number, describe(exc)))
-        folded_by_analysis: dict[int, str] = {}
+        # The analyzer tags brands and folds the text itself: only imported analyses need either.
+        analysed: dict[int, str] = {}  # id(mention) → its folded text
         if self.analyzer is not None:
             unanalysed = [mention for mention in valid if mention.sentiment is None]
             for mention, analysis in zip(unanalysed, self.analyzer.analyze([m.text for m in unanalysed]), strict=True):
                 given_brands = mention.brands
                 self.analyzer.apply(mention, analysis)
                 mention.brands = given_brands or mention.brands  # an import's own brand tags win
-                if mention.text == analysis.clean.text:
-                    folded_by_analysis[id(mention)] = analysis.folded
+                analysed[id(mention)] = analysis.folded if mention.text == analysis.clean.text else fold(mention.text)
         result = []
         for mention in valid:
-            folded = folded_by_analysis.get(id(mention)) or fold(mention.text)
-            if self.tag_brands is not None and not mention.brands:
-                mention.brands = self.tag_brands(folded)
+            folded = analysed.get(id(mention))
+            if folded is None:
+                folded = fold(mention.text)
+                if self.tag_brands is not None and not mention.brands:
+                    mention.brands = self.tag_brands(folded)
             result.append((mention, folded))
         return result
 

@@ -90,14 +90,14 @@ class Analyzer:
         ):
             # The hash covers the whole post (own words and quoted chain): reposts of one post
             # and copy-paste waves then land in one near-duplicate cluster.
-            all_tokens = own_tokens if own == full else self.tokenizer.tokens(full)
-            words = self.tokenizer.content_words(all_tokens)
+            own_words = self.tokenizer.content_words(own_tokens)
+            words = own_words if own == full else self.tokenizer.content_words(self.tokenizer.tokens(full))
             results.append(
                 Analysis(
                     clean=post,
                     folded=full,
                     brands=self._tag_brands(full),
-                    keywords=top_keywords(self.tokenizer.content_words(own_tokens), idf, limit=limit, exclude=exclude),
+                    keywords=top_keywords(own_words, idf, limit=limit, exclude=exclude),
                     sentiment=sentiment,
                     simhash=simhash64(words),
                 )
