@@ -1,7 +1,7 @@
 """``fengxiang`` — the one command-line entry point (DESIGN.md 4.1).
 
-Exit codes: 0 done; 1 partial (some input lines were rejected, the rest stored); 2 the config or
-the command line is wrong; 3 the store or a file could not be used.
+Exit codes: 0 done; 1 partial (some input lines were rejected, the rest stored; or a crawl
+failed); 2 the config or the command line is wrong; 3 the store or a file could not be used.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from crawlers.registry import PLATFORMS
 from fengxiang import __version__
 from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
@@ -31,6 +32,7 @@ from fengxiang.config import (
     load_config,
     write_example_config,
 )
+from fengxiang.crawl import CrawlRun, crawl, log_file_for
 from fengxiang.ingest import IngestReport, LineError, LineParser, default_workers, ingest, line_chunks
 from fengxiang.progress import Progress
 from fengxiang.query import QuerySyntaxError, parse
@@ -103,6 +105,52 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         report = ingest(counted, store, parser=parser, workers=workers, on_batch=show)
         progress.finish()
     return _report_ingest(report, args.file, as_json=args.json)
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    config = _config(args)
+    platforms = args.platforms or list(config.enabled_sources())
+    if not platforms:
+        raise UsageError("no source is enabled in the config — add one under sources:, like sources.weibo")
+    unknown = [platform for platform in platforms if platform not in PLATFORMS]
+    if unknown:
+        raise UsageError(f"no crawler for {', '.join(unknown)} — available: {', '.join(PLATFORMS)}")
+    runs = []
+    with _store(config) as store:
+        for platform in platforms:
+            if not args.json:
+                print(f"{platform}: crawling (log: {log_file_for(config, platform)})", file=sys.stderr)
+            run = crawl(config, platform, store)
+            runs.append(run)
+            if not args.json:
+                _print_crawl(run)
+    if args.json:
+        sys.stdout.write(orjson.dumps([_crawl_json(run) for run in runs], option=orjson.OPT_INDENT_2).decode() + "\n")
+    return EXIT_PARTIAL if any(run.health.status == "failed" for run in runs) else EXIT_OK
+
+
+def _print_crawl(run: CrawlRun) -> None:
+    health = run.health
+    detail = health.detail
+    print(
+        f"{run.platform}: {health.status} — {detail.get('new', 0):,} new and {detail.get('updated', 0):,} updated "
+        f"mentions from {detail.get('pages', 0):,} search pages in {run.seconds:.1f} s"
+    )
+    if health.error:
+        print(f"  {health.error}")
+
+
+def _crawl_json(run: CrawlRun) -> dict[str, Any]:
+    health = run.health
+    return {
+        "source": run.platform,
+        "status": health.status,
+        "items": health.items,
+        "error": health.error,
+        "detail": health.detail,
+        "seconds": round(run.seconds, 2),
+        "log_file": str(run.log_file),
+    }
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -480,6 +528,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
     export.set_defaults(run=cmd_export)
+
+    crawl_parser = commands.add_parser("crawl", parents=[common], help="crawl now, analyse and store")
+    crawl_parser.add_argument("platforms", nargs="*", metavar="PLATFORM", help="default: every enabled source")
+    crawl_parser.add_argument("--json", action="store_true", help="machine-readable outcome per source")
+    crawl_parser.set_defaults(run=cmd_crawl)
 
     analyze = commands.add_parser("analyze", parents=[common], help="add sentiment, keywords, brands, simhash")
     analyze.add_argument("file", nargs="?", help="JSONL posts (default: standard input)")

@@ -42,10 +42,12 @@ from fengxiang.query import Query, QuerySyntaxError, parse
 __all__ = [
     "AlertChannel",
     "AlertsConfig",
+    "CommentsConfig",
     "Config",
     "ConfigError",
     "ConfigProblem",
     "ElasticsearchLocation",
+    "PolitenessConfig",
     "SourceConfig",
     "SqliteLocation",
     "StoreLocation",
@@ -223,20 +225,57 @@ def _check_platform_name(name: str) -> str:
 PlatformName = Annotated[str, AfterValidator(_check_platform_name)]
 
 
+def _duration_from_text(value: object) -> object:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise _fail("duration", _DURATION_HELP)
+    try:
+        return parse_duration(value)
+    except ValueError as err:
+        raise _fail("duration", str(err)) from None
+
+
+class PolitenessConfig(_Section):
+    """How gently a crawler treats a platform. The defaults suit a real deployment: one request at
+    a time per host, a few seconds apart (jittered), slowing down further when the site answers
+    slowly (AutoThrottle) — the pace of a person scrolling, which keeps an account unflagged.
+    The sandbox and the benchmarks switch it off."""
+
+    enabled: bool = True
+    delay: float = Field(default=3.0, ge=0.0, le=600.0)  # seconds between requests to one host
+    concurrency: int = Field(default=1, ge=1, le=64)  # requests in flight per host
+
+
+class CommentsConfig(_Section):
+    """Hot comments of popular posts become mentions too (with ``parent_id``)."""
+
+    min_engagement: int = Field(default=100, ge=0)  # reposts + comments + likes of the post
+    max_pages: int = Field(default=2, ge=0, le=50)  # 0: no comments
+
+
 class SourceConfig(_Section):
     """One platform to crawl, keyed by platform name under ``sources:``."""
 
     enabled: bool = True
     base_url: str | None = None  # None: the platform's public address (the crawler knows it)
+    login_url: str | None = None  # where `fengxiang login` opens the QR page; None: the platform's own
     cookie: SecretStr | None = None
+    cookie_file: Path | None = None  # saved by `fengxiang login`; default data/cookies/<platform>.json
     interval: timedelta = DEFAULT_CRAWL_INTERVAL
+    lookback: timedelta = timedelta(days=3)  # how far back the first crawl of a search term goes
+    max_pages: int = Field(default=50, ge=1, le=1000)  # search result pages per term and run
+    hot_pages: int = Field(default=1, ge=0, le=50)  # pages of the "hot" ordering, to refresh engagement
+    timeout: timedelta = timedelta(minutes=30)  # a crawl running longer is stopped
+    comments: CommentsConfig = Field(default_factory=CommentsConfig)
+    politeness: PolitenessConfig = Field(default_factory=PolitenessConfig)
 
-    @field_validator("base_url")
+    @field_validator("base_url", "login_url")
     @classmethod
-    def _base_url_is_http(cls, value: str | None) -> str | None:
+    def _url_is_http(cls, value: str | None) -> str | None:
         if value is not None and not is_http_url(value):
             raise _fail("url", "must be a web address starting with http:// or https://, like https://m.weibo.cn")
-        return value
+        return value.rstrip("/") if value else value
 
     @field_validator("cookie", mode="before")
     @classmethod
@@ -244,21 +283,14 @@ class SourceConfig(_Section):
         value = _strip_text(value)
         return None if value == "" else value
 
-    @field_validator("interval", mode="before")
+    @field_validator("interval", "lookback", "timeout", mode="before")
     @classmethod
-    def _interval_from_text(cls, value: object) -> object:
-        if isinstance(value, timedelta):
-            return value
-        if not isinstance(value, str):
-            raise _fail("duration", _DURATION_HELP)
-        try:
-            return parse_duration(value)
-        except ValueError as err:
-            raise _fail("duration", str(err)) from None
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
 
-    @field_serializer("interval")
-    def _interval_as_text(self, interval: timedelta) -> str:
-        return format_duration(interval)
+    @field_serializer("interval", "lookback", "timeout")
+    def _duration_as_text(self, duration: timedelta) -> str:
+        return format_duration(duration)
 
 
 _NEGATIVE_ONLY = (
@@ -448,6 +480,13 @@ class Config(_Section):
         """The watchlist entry with this name (names compare case-insensitively)."""
         wanted = _fold_name(name)
         return next((entry for entry in self.watchlist if _fold_name(entry.name) == wanted), None)
+
+    def cookie_file(self, platform: str) -> Path:
+        """Where `fengxiang login PLATFORM` saves session cookies (relative paths: to the config file)."""
+        base_dir = self._config_file.parent if self._config_file else Path.cwd()
+        source = self.sources.get(platform)
+        path = source.cookie_file if source and source.cookie_file else Path("data/cookies") / f"{platform}.json"
+        return path if path.is_absolute() else base_dir / path
 
     def enabled_sources(self) -> dict[str, SourceConfig]:
         return {platform: source for platform, source in self.sources.items() if source.enabled}

@@ -1,0 +1,97 @@
+"""``fengxiang crawl``: each platform's crawl in its own ``scrapy crawl`` subprocess.
+
+A subprocess per run because Twisted's reactor cannot be restarted inside one process, and so that
+a crawl that hangs or dies never takes the caller (the CLI, the 24×7 scheduler) with it. The crawl
+records its own outcome in the store; when the process dies before it could (killed, crashed, out
+of time), this module records a ``failed`` health record instead, so no run goes unaccounted for.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from crawlers.registry import PLATFORMS
+from fengxiang.config import Config, SourceConfig
+from store.base import SourceHealth, Store
+
+__all__ = ["CrawlRun", "crawl", "log_file_for"]
+
+_GRACE = timedelta(seconds=60)  # beyond the spider's own time limit, before the process is stopped
+_STOP_WAIT = 30.0  # seconds a stopping crawl gets to store its last batch
+
+
+@dataclass
+class CrawlRun:
+    platform: str
+    exit_code: int
+    health: SourceHealth
+    log_file: Path
+    seconds: float
+
+
+def log_file_for(config: Config, platform: str) -> Path:
+    """The last run's log: next to the store's default folder, one file per platform."""
+    base_dir = config.config_file.parent if config.config_file else Path.cwd()
+    return base_dir / "data" / "logs" / f"crawl-{platform}.log"
+
+
+def crawl(config: Config, platform: str, store: Store) -> CrawlRun:
+    """Run one platform's crawl to its end (or its time limit) and return its health record."""
+    if platform not in PLATFORMS:
+        raise ValueError(f"no crawler for {platform!r} — available: {', '.join(PLATFORMS)}")
+    if config.config_file is None:
+        raise ValueError("crawling needs a config file (the crawler process reads it)")
+    source = config.sources.get(platform) or SourceConfig()
+    log_file = log_file_for(config, platform)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    command = [sys.executable, "-m", "scrapy", "crawl", platform, "-s", f"FENGXIANG_CONFIG={config.config_file}"]
+    # The crawl reads secrets from the config's ${VARS} in its inherited environment, never from argv.
+    environment = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawlers.settings"}
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        exit_code, problem = _wait(process, source.timeout + _GRACE)
+    health = _recorded_since(store, platform, started)
+    if health is None:
+        health = SourceHealth(
+            source=platform,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            status="failed",
+            error=(problem or f"the crawler process ended (exit code {exit_code}) without recording its outcome")
+            + f" — see {log_file}",
+        )
+        store.record_health(health)
+    return CrawlRun(platform, exit_code, health, log_file, time.monotonic() - clock)
+
+
+def _wait(process: subprocess.Popen[bytes], limit: timedelta) -> tuple[int, str | None]:
+    """Wait for the crawl; stop it (gently, then not) on Ctrl-C or past ``limit``."""
+    try:
+        return process.wait(timeout=limit.total_seconds()), None
+    except subprocess.TimeoutExpired:
+        problem = f"timed out after {int(limit.total_seconds())} s"
+    except KeyboardInterrupt:
+        problem = "interrupted"
+    # SIGINT first: Scrapy then finishes its batch and records its outcome itself.
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=_STOP_WAIT), problem
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait(), problem
+
+
+def _recorded_since(store: Store, platform: str, started: datetime) -> SourceHealth | None:
+    for health in store.latest_health():
+        if health.source == platform and health.started_at >= started - timedelta(seconds=1):
+            return health
+    return None
