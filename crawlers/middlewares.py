@@ -9,6 +9,7 @@ outcome extension turns it into the source's health record.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import orjson
@@ -33,10 +34,8 @@ class BlockingMiddleware:
         self.backoff_base = settings.getfloat("FENGXIANG_BACKOFF_BASE")
         self.backoff_max = settings.getfloat("FENGXIANG_BACKOFF_MAX")
         self.normal_delay = settings.getfloat("DOWNLOAD_DELAY")
-        # Every request in flight may come back refused before the slower pace takes effect.
-        in_flight = max(settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), 1)
-        self.give_up_after = settings.getint("FENGXIANG_BLOCKED_IN_A_ROW") * in_flight
-        self.refused_in_a_row = 0
+        self.give_up_after = settings.getfloat("FENGXIANG_THROTTLED_FOR")
+        self.refused_since: float | None = None  # when the current run of refusals began
         self.stopped = False
 
     @classmethod
@@ -47,16 +46,18 @@ class BlockingMiddleware:
         spider = self.crawler.spider
         block = spider.block_in(response) if isinstance(spider, PlatformSpider) else None
         if block is None:
-            if self.refused_in_a_row:
-                self.refused_in_a_row = 0
+            self.refused_since = None
             self._set_delay(request, lambda delay: max(self.normal_delay, delay * 0.75))
             return response
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value(f"fengxiang/blocked/{block.kind}")
         if block.kind == "throttled" and not self.stopped:
-            self.refused_in_a_row += 1
-            if self.refused_in_a_row < self.give_up_after:
+            # Requests already in flight come back refused together: the limit is a duration of
+            # refusals, not a count, so a burst of them does not end the crawl before backing off helped.
+            now = time.monotonic()
+            self.refused_since = self.refused_since or now
+            if now - self.refused_since < self.give_up_after:
                 self._set_delay(request, lambda delay: min(max(delay * 2, self.backoff_base), self.backoff_max))
                 return request.replace(dont_filter=True)
         self._stop(block)

@@ -35,6 +35,7 @@ _DETAIL_STATS = {
     "fengxiang/blocked/throttled": "throttled",
     "fengxiang/invalid_json": "invalid_answers",
     "fengxiang/failed_requests": "failed_requests",
+    "fengxiang/timeouts": "timeouts",
     "fengxiang/incomplete_terms": "incomplete_terms",
     "fengxiang/long_text_missing": "long_text_missing",
 }
@@ -58,9 +59,7 @@ def judge(reason: str, stats: Mapping[str, Any]) -> Verdict:
         return Verdict("degraded", _CLOSE_REASONS.get(reason, f"stopped before the end ({reason})"))
     problems = []
     if not stats.get("fengxiang/pages") and stats.get("fengxiang/failed_requests"):
-        return Verdict(
-            "failed", "no search page could be fetched — is the platform (sources.<platform>.base_url) reachable?"
-        )
+        return Verdict("failed", _why_nothing_was_fetched(stats))
     if stats.get("fengxiang/incomplete_terms"):
         problems.append(f"{stats['fengxiang/incomplete_terms']} search pages could not be fetched")
     if stats.get("fengxiang/bad_posts"):
@@ -70,6 +69,15 @@ def judge(reason: str, stats: Mapping[str, Any]) -> Verdict:
     if stats.get("fengxiang/login_expired"):
         problems.append("the login cookie has expired; crawled as a visitor — run `fengxiang login`")
     return Verdict("degraded", "; ".join(problems)) if problems else Verdict("ok", None)
+
+
+def _why_nothing_was_fetched(stats: Mapping[str, Any]) -> str:
+    causes = [f"{stats['fengxiang/failed_requests']} requests failed"]
+    if stats.get("fengxiang/invalid_json"):
+        causes.append(f"{stats['fengxiang/invalid_json']} answers were not valid JSON (cut off?)")
+    if stats.get("fengxiang/timeouts"):
+        causes.append(f"{stats['fengxiang/timeouts']} went unanswered within sources.<platform>.request_timeout")
+    return f"no search page could be fetched ({'; '.join(causes)}) — is sources.<platform>.base_url reachable?"
 
 
 class CrawlOutcome:
@@ -92,7 +100,7 @@ class CrawlOutcome:
             if reason == "finished" and verdict.status != "failed":
                 for key, value in spider.cursors_to_save().items():
                     context.store.set_cursor(spider.platform, key, value)
-            detail = {name: stats[key] for key, name in _DETAIL_STATS.items() if stats.get(key)}
+            detail: dict[str, Any] = {name: int(stats.get(key, 0)) for key, name in _DETAIL_STATS.items()}
             detail["logged_in"] = bool(stats.get("fengxiang/logged_in"))
             detail["close_reason"] = reason
             context.store.record_health(

@@ -41,11 +41,12 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
-# Back-off when a platform says "too fast" (HTTP 418/432): the host's delay doubles from this,
-# up to the max; after this many blocked answers in a row the crawl stops and says why.
+# Back-off when a platform says "too fast" (HTTP 418/432): the host's delay doubles from the base
+# up to the max with every refusal; when refusals go on for FENGXIANG_THROTTLED_FOR seconds without
+# one answer in between, the crawl stops and records why.
 FENGXIANG_BACKOFF_BASE = 5.0
 FENGXIANG_BACKOFF_MAX = 120.0
-FENGXIANG_BLOCKED_IN_A_ROW = 6
+FENGXIANG_THROTTLED_FOR = 600.0
 
 # Responses pass middlewares from the highest number down: blocking is recognised on the raw answer,
 # then the JSON is read, both before RetryMiddleware (550).

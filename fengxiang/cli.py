@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from crawlers.cookies import CookieFileError, cookie_header_dict, load_cookies
+from crawlers.login import LOGINS, LoginError, login_spec, probe_login, run_login
 from crawlers.registry import PLATFORMS
 from fengxiang import __version__
 from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
@@ -29,6 +31,7 @@ from fengxiang.config import (
     DEFAULT_CONFIG_FILE,
     Config,
     ConfigError,
+    SourceConfig,
     load_config,
     write_example_config,
 )
@@ -151,6 +154,53 @@ def _crawl_json(run: CrawlRun) -> dict[str, Any]:
         "seconds": round(run.seconds, 2),
         "log_file": str(run.log_file),
     }
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if args.platform not in LOGINS:
+        raise UsageError(f"no login for {args.platform!r} — available: {', '.join(LOGINS)}")
+    source = config.sources.get(args.platform) or SourceConfig()
+    cookie_file = config.cookie_file(args.platform)
+    if args.check:
+        return _check_login(args.platform, source, cookie_file)
+    try:
+        result = run_login(
+            args.platform,
+            base_url=source.base_url,
+            login_url=source.login_url,
+            cookie_file=cookie_file,
+            headless=args.headless,
+            timeout=args.timeout,
+            on_ready=lambda message: print(message, file=sys.stderr),
+        )
+    except LoginError as err:
+        raise FileProblem(str(err)) from None
+    account = f" as user {result.uid}" if result.uid else ""
+    print(f"logged in to {args.platform}{account}; {result.cookies} cookies saved to {result.cookie_file} (mode 600)")
+    return EXIT_OK
+
+
+def _check_login(platform: str, source: SourceConfig, cookie_file: Path) -> int:
+    """The cookie health probe: does the configured (or saved) login still work?"""
+    if source.cookie is not None:
+        origin, cookies = "sources." + platform + ".cookie", cookie_header_dict(source.cookie.get_secret_value())
+    else:
+        try:
+            cookies = load_cookies(
+                cookie_file, urlsplit(source.base_url or login_spec(platform).base_url).hostname or ""
+            )
+        except CookieFileError as err:
+            raise FileProblem(str(err)) from None
+        origin = str(cookie_file)
+    answer = probe_login(source.base_url or login_spec(platform).base_url, cookies, platform=platform)
+    verdict = {
+        True: "logged in",
+        False: "NOT logged in — run `fengxiang login " + platform + "`",
+        None: "could not ask",
+    }
+    print(f"{platform} login from {origin}: {verdict[answer]}")
+    return EXIT_OK if answer else EXIT_PARTIAL
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -533,6 +583,13 @@ def build_parser() -> argparse.ArgumentParser:
     crawl_parser.add_argument("platforms", nargs="*", metavar="PLATFORM", help="default: every enabled source")
     crawl_parser.add_argument("--json", action="store_true", help="machine-readable outcome per source")
     crawl_parser.set_defaults(run=cmd_crawl)
+
+    login = commands.add_parser("login", parents=[common], help="log in by QR code in a browser, save the cookies")
+    login.add_argument("platform", metavar="PLATFORM", help="weibo")
+    login.add_argument("--check", action="store_true", help="only test whether the saved or configured login works")
+    login.add_argument("--headless", action="store_true", help="no browser window (for tests; nobody can scan)")
+    login.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the scan (default 180)")
+    login.set_defaults(run=cmd_login)
 
     analyze = commands.add_parser("analyze", parents=[common], help="add sentiment, keywords, brands, simhash")
     analyze.add_argument("file", nargs="?", help="JSONL posts (default: standard input)")

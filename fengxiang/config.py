@@ -267,6 +267,7 @@ class SourceConfig(_Section):
     max_pages: int = Field(default=50, ge=1, le=1000)  # search result pages per term and run
     hot_pages: int = Field(default=1, ge=0, le=50)  # pages of the "hot" ordering, to refresh engagement
     timeout: timedelta = timedelta(minutes=30)  # a crawl running longer is stopped
+    request_timeout: timedelta = timedelta(seconds=30)  # one request without an answer this long is retried
     comments: CommentsConfig = Field(default_factory=CommentsConfig)
     politeness: PolitenessConfig = Field(default_factory=PolitenessConfig)
 
@@ -283,12 +284,12 @@ class SourceConfig(_Section):
         value = _strip_text(value)
         return None if value == "" else value
 
-    @field_validator("interval", "lookback", "timeout", mode="before")
+    @field_validator("interval", "lookback", "timeout", "request_timeout", mode="before")
     @classmethod
     def _duration_from_text(cls, value: object) -> object:
         return _duration_from_text(value)
 
-    @field_serializer("interval", "lookback", "timeout")
+    @field_serializer("interval", "lookback", "timeout", "request_timeout")
     def _duration_as_text(self, duration: timedelta) -> str:
         return format_duration(duration)
 

@@ -19,6 +19,7 @@ server's, are never faulted or counted.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -141,7 +142,7 @@ class SandboxServer:
             for path, handler in replica.routes().items():
                 self._routes[path] = (replica, handler)
         self._counter_lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
+        self._httpd = _Server((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -214,6 +215,13 @@ class SandboxServer:
             self.faults.injected.clear()
             return Response.json({"ok": 1})
         return Response.json({"ok": 0, "msg": f"unknown control action {action!r}"}, status=404)
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A crawler that timed out or was killed hangs up mid-answer: expected here, not worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def _handler_class(server: SandboxServer) -> type[BaseHTTPRequestHandler]:

@@ -51,12 +51,17 @@ class PlatformSpider(scrapy.Spider):
                 "AUTOTHROTTLE_TARGET_CONCURRENCY": float(pace.concurrency),
             }
         else:
+            # The sandbox: as fast as it answers, and quick to give up when it plays "blocked".
             values = {
                 "DOWNLOAD_DELAY": 0.0,
                 "AUTOTHROTTLE_ENABLED": False,
                 "CONCURRENT_REQUESTS": 32,
                 "CONCURRENT_REQUESTS_PER_DOMAIN": pace.concurrency if pace.concurrency > 1 else 16,
+                "FENGXIANG_BACKOFF_BASE": 0.05,
+                "FENGXIANG_BACKOFF_MAX": 0.5,
+                "FENGXIANG_THROTTLED_FOR": 2.0,
             }
+        values["DOWNLOAD_TIMEOUT"] = source.request_timeout.total_seconds()
         # Stop a little before `fengxiang crawl` would kill the process, so the run ends cleanly.
         values["CLOSESPIDER_TIMEOUT"] = max(source.timeout.total_seconds() - 30, 10)
         settings.setdict(values, priority="spider")

@@ -17,7 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
+from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import Response
+from twisted.internet.error import TCPTimedOutError
+from twisted.internet.error import TimeoutError as ConnectTimeoutError
 from twisted.python.failure import Failure
 
 from crawlers.spiders.base import Block, PlatformSpider
@@ -72,6 +75,7 @@ class WeiboSpider(PlatformSpider):
         super().__init__(*args, **kwargs)
         self.terms: dict[str, _Term] = {}
         self.seen: set[str] = set()  # post ids handled in this run (terms overlap)
+        self.long_texts: dict[str, str] = {}  # post id -> full HTML fetched in this run
         self.cookies: dict[str | bytes, Any] = {}
 
     # -- the run ------------------------------------------------------------------------------
@@ -167,6 +171,9 @@ class WeiboSpider(PlatformSpider):
 
     def _complete(self, pending: _PendingPost) -> Iterator[Any]:
         """Fetch the next missing full text, or emit the post when nothing is missing."""
+        while pending.missing and pending.missing[0] in self.long_texts:  # a root reposted many times
+            mid = pending.missing.pop(0)
+            pending.texts[mid] = self.long_texts[mid]
         if pending.missing:
             yield self._request(
                 extend_url(self.base_url, pending.missing[0]),
@@ -174,6 +181,7 @@ class WeiboSpider(PlatformSpider):
                 cb_kwargs={"pending": pending},
                 errback=self.long_text_failed,
                 priority=1,  # finish posts before paging further: fewer posts held in memory
+                dont_filter=True,  # two reposts may wait for one root at once: each needs its answer
             )
             return
         mblog = pending.mblog
@@ -198,7 +206,7 @@ class WeiboSpider(PlatformSpider):
         data = answer.get("data") if isinstance(answer, dict) else None
         mid = pending.missing.pop(0)
         if isinstance(data, dict) and isinstance(data.get("longTextContent"), str):
-            pending.texts[mid] = data["longTextContent"]
+            pending.texts[mid] = self.long_texts[mid] = data["longTextContent"]
         else:
             self.crawler.stats.inc_value("fengxiang/long_text_missing")
         yield from self._complete(pending)
@@ -261,6 +269,8 @@ class WeiboSpider(PlatformSpider):
     def request_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         self.crawler.stats.inc_value("fengxiang/failed_requests")
+        if failure.check(DownloadTimeoutError, TCPTimedOutError, ConnectTimeoutError):
+            self.crawler.stats.inc_value("fengxiang/timeouts")
         term = request.cb_kwargs.get("term")
         if term is not None and request.cb_kwargs.get("kind") == SEARCH_REALTIME:
             self.terms[term].finished = False  # pages were missed: the next run must not skip them
