@@ -7,9 +7,19 @@ DEMO   := .demo
 # The labelled Weibo data set (see its PROVENANCE.md); it is not part of this repository.
 SENTIMENT_DATA ?= ../shared/data/sentiment
 
-.PHONY: install demo test bench model lint clean
+.PHONY: install system demo test bench model lint clean
 
-install: $(STAMP)
+install: $(STAMP) system
+
+# Debian packages the project drives: chromium (QR login through Playwright; `playwright install`
+# cannot download browsers here). Checked on every run, installed once, only as root.
+system:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is missing: run  sudo apt-get install chromium  (browser tests are skipped without it)"; \
+		fi; }
 
 # Reinstalled whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -20,14 +30,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: install
 	$(PY) -m fengxiang.demo $(DEMO)
 
-test: $(STAMP)
+test: install
 	$(PY) -m pytest
 
-bench: $(STAMP)
+bench: install
 	FENGXIANG_SENTIMENT_DATA=$(SENTIMENT_DATA) $(PY) -m benchmarks.nlp
+	$(PY) -m benchmarks.crawl
 	$(PY) -m benchmarks.run
 
 # Retrain the shipped sentiment model (reproducible: same data, same model).
@@ -37,7 +48,7 @@ model: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy fengxiang store nlp
+	$(VENV)/bin/mypy fengxiang store nlp crawlers sandbox
 
 clean:
 	rm -rf $(VENV) $(DEMO) bench-results .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,162 @@
+"""`make bench`: crawl + analyse + store Weibo posts from the sandbox, politeness off.
+
+Target: 10,000 posts in <= 30 s on this machine (issue [weibo]). Prints one JSON document (also
+written to bench-results/crawl.json). Beside it, in the same run, the transport floor a
+MediaCrawler-style script gets from the same sandbox: every search page fetched one after another
+over a kept-alive connection, its JSON parsed and stored raw in SQLite — no long texts, comments,
+cleaning or analysis. The ratio shows what the full pipeline costs over merely downloading.
+
+FENGXIANG_BENCH_CRAWL_POSTS sets the scenario size (default 16,000 generated, about 11,000 of
+them Weibo posts a watchlist query matches).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from crawlers.spiders.weibo_shapes import SEARCH_REALTIME, is_end_of_results, mblogs_in, search_url
+from fengxiang.query import parse
+from sandbox.scenario import build_scenario
+from sandbox.server import SandboxServer
+from sandbox.weibo import WeiboReplica
+from store.base import Window
+from store.model import EARLIEST_POST
+from store.sqlite import SQLiteStore
+
+TARGET_SECONDS_PER_10K = 30.0
+
+
+def write_config(folder: Path, base_url: str, watchlist: list[dict[str, str]]) -> Path:
+    config = {
+        "store": "sqlite:///crawl.db",
+        "watchlist": watchlist,
+        "sources": {
+            "weibo": {
+                "base_url": base_url,
+                "lookback": "30d",
+                "max_pages": 1000,
+                "politeness": {"enabled": False},
+            }
+        },
+    }
+    path = folder / "fengxiang.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def crawl_ours(config: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    finished = subprocess.run(
+        [sys.executable, "-m", "fengxiang.cli", "crawl", "weibo", "--json", "--config", str(config)],
+        capture_output=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if finished.returncode != 0:
+        raise SystemExit(f"the crawl failed: {finished.stdout.decode()} {finished.stderr.decode()}")
+    outcome = json.loads(finished.stdout)[0]
+    store = SQLiteStore(config.parent / "crawl.db")
+    try:
+        total = store.counts(Window(since=EARLIEST_POST, until=datetime.now(UTC) + timedelta(days=2))).total
+    finally:
+        store.close()
+    comments = _count_comments(config.parent / "crawl.db")
+    return {
+        "seconds": round(seconds, 2),
+        "status": outcome["status"],
+        "mentions_stored": total,
+        "posts_stored": total - comments,
+        "comments_stored": comments,
+        "search_pages": outcome["detail"].get("pages", 0),
+        "posts_per_s": round((total - comments) / seconds, 1),
+        "seconds_per_10k_posts": round(seconds * 10_000 / max(total - comments, 1), 2),
+    }
+
+
+def _count_comments(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM mentions WHERE id LIKE 'weibo:c%'").fetchone()[0]
+
+
+def fetch_floor(base_url: str, terms: list[str], db: Path) -> dict[str, Any]:
+    """Sequential keep-alive fetches of every realtime search page, raw JSON into SQLite."""
+    host = urlsplit(base_url)
+    connection = http.client.HTTPConnection(host.hostname or "127.0.0.1", host.port)
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE posts (id TEXT PRIMARY KEY, raw TEXT)")
+    pages = posts = 0
+    started = time.perf_counter()
+    for term in terms:
+        page = 1
+        while True:
+            url = search_url("", term, SEARCH_REALTIME, page)
+            connection.request("GET", url)
+            answer = json.loads(connection.getresponse().read())
+            if is_end_of_results(answer):
+                break
+            rows = [(str(mblog["id"]), json.dumps(mblog, ensure_ascii=False)) for mblog in mblogs_in(answer)]
+            conn.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?)", rows)
+            conn.commit()
+            pages += 1
+            page += 1
+    seconds = time.perf_counter() - started
+    posts = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+    conn.close()
+    return {
+        "seconds": round(seconds, 2),
+        "search_pages": pages,
+        "posts_stored_raw": posts,
+        "posts_per_s": round(posts / seconds, 1),
+        "note": "search pages only, no long texts, comments, cleaning, analysis or watchlist check",
+    }
+
+
+def main() -> None:
+    size = int(os.environ.get("FENGXIANG_BENCH_CRAWL_POSTS", "16000"))
+    started = time.perf_counter()
+    scenario = build_scenario(posts=size, days=7)
+    build_seconds = time.perf_counter() - started
+    terms = list(dict.fromkeys(term for entry in scenario.watchlist for term in parse(entry["query"]).terms()))
+    with tempfile.TemporaryDirectory() as folder, SandboxServer([WeiboReplica(scenario)]) as server:
+        config = write_config(Path(folder), server.base_url, scenario.watchlist)
+        ours = crawl_ours(config)
+        floor = fetch_floor(server.base_url, terms, Path(folder) / "floor.db")
+    result = {
+        "benchmark": "crawl",
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "scenario": {
+            "generated_posts": size,
+            "weibo_posts": len(scenario.posts),
+            "build_seconds": round(build_seconds, 2),
+        },
+        "ours": ours,
+        "baseline_fetch_floor": floor,
+        "ratio_seconds_ours_over_floor": round(ours["seconds"] / max(floor["seconds"], 1e-9), 2),
+        "target": {
+            "seconds_per_10k_posts": TARGET_SECONDS_PER_10K,
+            "met": ours["seconds_per_10k_posts"] <= TARGET_SECONDS_PER_10K,
+        },
+    }
+    out = Path("bench-results")
+    out.mkdir(exist_ok=True)
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    (out / "crawl.json").write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

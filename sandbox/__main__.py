@@ -1,0 +1,57 @@
+"""``python -m sandbox``: serve the Weibo replica on loopback until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from sandbox.scenario import build_scenario
+from sandbox.server import FAULT_MODES, Replica, SandboxServer
+from sandbox.weibo import TIME_STYLES, WeiboReplica
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description="Offline replicas of the platforms' APIs.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--posts", type=int, default=3000, help="synthetic mentions to generate (about 80%% Weibo)")
+    parser.add_argument("--days", type=float, default=3, help="the scenario covers this many days up to now")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--time-style", choices=TIME_STYLES, default="mixed")
+    parser.add_argument("--fault", choices=FAULT_MODES, default="none", help="answer every request with this fault")
+    args = parser.parse_args(argv)
+
+    scenario = build_scenario(args.posts, seed=args.seed, days=args.days)
+    replicas: list[Replica] = [WeiboReplica(scenario, time_style=args.time_style)]
+    try:  # the QR-login page is a separate module that may not be there yet
+        from sandbox.weibo_login import WeiboLoginReplica
+    except ImportError:
+        pass
+    else:
+        replicas.append(WeiboLoginReplica())
+    try:
+        server = SandboxServer(replicas, host=args.host, port=args.port)
+    except OSError as error:
+        print(f"cannot listen on {args.host}:{args.port}: {error.strerror} — try another --port", file=sys.stderr)
+        return 1
+    server.faults.set(args.fault)
+    server.start()
+    summary = scenario.summary()
+    print(f"Weibo sandbox: {summary['posts']} posts by {summary['users']} users, fault {args.fault}")
+    print(f"serving on {server.base_url}  (Ctrl-C stops)")
+    print("in fengxiang.yaml:")
+    print("  sources:")
+    print("    weibo:")
+    print(f"      base_url: {server.base_url}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("stopped")
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
