@@ -38,6 +38,7 @@ _DETAIL_STATS = {
     "fengxiang/timeouts": "timeouts",
     "fengxiang/incomplete_terms": "incomplete_terms",
     "fengxiang/long_text_missing": "long_text_missing",
+    "fengxiang/lost_batches": "lost_batches",
 }
 _CLOSE_REASONS = {
     "shutdown": "stopped before the end (the process was asked to stop)",
@@ -55,6 +56,9 @@ def judge(reason: str, stats: Mapping[str, Any]) -> Verdict:
     """The health of a run from its close reason and stats."""
     if stats.get(BLOCK_KIND_STAT):
         return Verdict("failed", str(stats.get(BLOCK_MESSAGE_STAT)))
+    if stats.get("fengxiang/lost_batches"):
+        error = stats.get("fengxiang/lost_batch_error")
+        return Verdict("failed", f"{stats['fengxiang/lost_batches']} batches of posts could not be stored ({error})")
     if reason != "finished":
         return Verdict("degraded", _CLOSE_REASONS.get(reason, f"stopped before the end ({reason})"))
     problems = []
@@ -97,7 +101,7 @@ class CrawlOutcome:
         stats = self.crawler.stats.get_stats()
         verdict = judge(reason, stats)
         try:
-            if reason == "finished" and verdict.status != "failed":
+            if reason == "finished" and verdict.status != "failed":  # never past posts that were not stored
                 for key, value in spider.cursors_to_save().items():
                     context.store.set_cursor(spider.platform, key, value)
             detail: dict[str, Any] = {name: int(stats.get(key, 0)) for key, name in _DETAIL_STATS.items()}

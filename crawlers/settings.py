@@ -55,6 +55,12 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.JsonAnswerMiddleware": 570,
 }
 ITEM_PIPELINES = {"crawlers.pipelines.AnalyzeAndStorePipeline": 300}
+# The pipeline is synchronous (it batches), so items gain nothing from running concurrently, while
+# Scrapy starts one asyncio task per allowed concurrent item for every response: 100 by default.
+CONCURRENT_ITEMS = 1
+# Scrapy re-parses a callback's source on every call to warn about `return` in generators; our
+# callbacks are checked by the tests, and the parsing cost a tenth of the crawl's time.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 EXTENSIONS = {"crawlers.outcome.CrawlOutcome": 500}
 
 LOG_LEVEL = "INFO"

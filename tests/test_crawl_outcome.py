@@ -36,3 +36,9 @@ def test_losses_on_the_way_degrade_and_are_counted() -> None:
 def test_an_interrupted_run_is_degraded() -> None:
     assert judge("shutdown", {"fengxiang/pages": 1}).status == "degraded"
     assert "time limit" in (judge("closespider_timeout", {}).error or "")
+
+
+def test_posts_that_could_not_be_stored_fail_the_run() -> None:
+    stats = {"fengxiang/pages": 9, "fengxiang/lost_batches": 1, "fengxiang/lost_batch_error": "StoreError: disk full"}
+    verdict = judge("finished", stats)
+    assert verdict.status == "failed" and "disk full" in (verdict.error or "")
