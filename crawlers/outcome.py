@@ -37,6 +37,7 @@ _DETAIL_STATS = {
     "fengxiang/failed_requests": "failed_requests",
     "fengxiang/timeouts": "timeouts",
     "fengxiang/incomplete_terms": "incomplete_terms",
+    "fengxiang/capped_terms": "capped_terms",
     "fengxiang/long_text_missing": "long_text_missing",
     "fengxiang/lost_batches": "lost_batches",
 }
@@ -65,7 +66,12 @@ def judge(reason: str, stats: Mapping[str, Any]) -> Verdict:
     if not stats.get("fengxiang/pages") and stats.get("fengxiang/failed_requests"):
         return Verdict("failed", _why_nothing_was_fetched(stats))
     if stats.get("fengxiang/incomplete_terms"):
-        problems.append(f"{stats['fengxiang/incomplete_terms']} search pages could not be fetched")
+        problems.append(f"{stats['fengxiang/incomplete_terms']} search pages could not be read")
+    if stats.get("fengxiang/capped_terms"):
+        problems.append(
+            f"{stats['fengxiang/capped_terms']} search terms had more posts than max_pages allows — "
+            "crawl more often (interval) or raise max_pages"
+        )
     if stats.get("fengxiang/bad_posts"):
         problems.append(f"{stats['fengxiang/bad_posts']} posts in an unknown shape were skipped")
     if stats.get("fengxiang/long_text_missing"):

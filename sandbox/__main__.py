@@ -5,10 +5,30 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from pathlib import Path
+
+import yaml
 
 from sandbox.scenario import build_scenario
 from sandbox.server import FAULT_MODES, Replica, SandboxServer
 from sandbox.weibo import TIME_STYLES, WeiboReplica
+from sandbox.weibo_login import WeiboLoginReplica
+
+
+def write_config(path: Path, base_url: str, watchlist: list[dict[str, str]]) -> None:
+    """A config crawling the sandbox at full speed (politeness is for real sites)."""
+    config = {
+        "store": "sqlite:///data/sandbox.db",
+        "watchlist": watchlist,
+        "sources": {
+            "weibo": {
+                "base_url": base_url,
+                "login_url": f"{base_url}/signin/qrcode?url=/",
+                "politeness": {"enabled": False},
+            }
+        },
+    }
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,16 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--time-style", choices=TIME_STYLES, default="mixed")
     parser.add_argument("--fault", choices=FAULT_MODES, default="none", help="answer every request with this fault")
+    parser.add_argument("--config", help="also write a fengxiang config for the scenario's brands to this file")
     args = parser.parse_args(argv)
 
     scenario = build_scenario(args.posts, seed=args.seed, days=args.days)
-    replicas: list[Replica] = [WeiboReplica(scenario, time_style=args.time_style)]
-    try:  # the QR-login page is a separate module that may not be there yet
-        from sandbox.weibo_login import WeiboLoginReplica
-    except ImportError:
-        pass
-    else:
-        replicas.append(WeiboLoginReplica())
+    replicas: list[Replica] = [WeiboReplica(scenario, time_style=args.time_style), WeiboLoginReplica()]
     try:
         server = SandboxServer(replicas, host=args.host, port=args.port)
     except OSError as error:
@@ -40,10 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     summary = scenario.summary()
     print(f"Weibo sandbox: {summary['posts']} posts by {summary['users']} users, fault {args.fault}")
     print(f"serving on {server.base_url}  (Ctrl-C stops)")
-    print("in fengxiang.yaml:")
-    print("  sources:")
-    print("    weibo:")
-    print(f"      base_url: {server.base_url}")
+    if args.config:
+        write_config(Path(args.config), server.base_url, scenario.watchlist)
+        print(f"wrote {args.config}: try  fengxiang crawl --config {args.config}")
+    else:
+        print(f"in fengxiang.yaml:  sources: {{weibo: {{base_url: {server.base_url}}}}}")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -39,6 +39,7 @@ FAULT_MODES = (
     "http432",  # Weibo's anti-crawler answer
     "login",  # a JSON body saying login is required (Weibo: {"ok":-100,"url":…passport…})
     "visitor",  # the visitor-verification HTML page instead of JSON (Weibo: "Sina Visitor System")
+    "busy",  # HTTP 200 and JSON saying "too frequent" instead of data (Weibo: {"ok":0,"msg":"请求过于频繁…"})
     "truncated",  # the normal body cut off halfway: invalid JSON
     "slow",  # the normal body after a delay (``delay`` seconds, default 5)
 )

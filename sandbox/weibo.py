@@ -392,6 +392,8 @@ class WeiboReplica:
             return Response.json(_LOGIN_REQUIRED)
         if mode == "visitor":
             return Response.html(_VISITOR_PAGE)
+        if mode == "busy":
+            return Response.json({"ok": 0, "msg": "请求过于频繁，歇歇吧"})
         if mode == "truncated":
             cut = normal.body[: len(normal.body) // 2]
             return Response(status=normal.status, body=cut, content_type=normal.content_type, headers=normal.headers)

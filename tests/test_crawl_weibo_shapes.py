@@ -18,6 +18,7 @@ from crawlers.spiders.weibo_shapes import (
     mblogs_in,
     post_from_comment,
     post_from_mblog,
+    refusal_in,
     search_url,
 )
 from crawlers.times import TimeFormatError, parse_post_time
@@ -50,6 +51,12 @@ def test_end_of_results_is_recognised() -> None:
     assert is_end_of_results({"ok": 0, "msg": "这里还没有内容", "data": {"cards": []}})
     assert is_end_of_results({"ok": 0, "errno": "100011", "msg": "暂无数据"})
     assert not is_end_of_results(PAGE)
+    assert not is_end_of_results({"ok": 0, "msg": "请求过于频繁，歇歇吧"})
+
+
+def test_a_refusal_in_json_is_not_taken_for_the_end() -> None:
+    assert refusal_in(PAGE) is None
+    assert refusal_in({"ok": 0, "msg": "请求过于频繁，歇歇吧"}) == "Weibo answered ok=0: 请求过于频繁，歇歇吧"
 
 
 def test_a_post_becomes_a_valid_mention_with_every_field() -> None:

@@ -38,6 +38,7 @@ from crawlers.spiders.weibo_shapes import (
     mblogs_in,
     post_from_comment,
     post_from_mblog,
+    refusal_in,
     repost_root,
     search_url,
 )
@@ -129,6 +130,10 @@ class WeiboSpider(PlatformSpider):
         if is_end_of_results(answer):
             state.finished |= realtime
             return
+        refusal = refusal_in(answer)
+        if refusal is not None:
+            self._page_lost(term, kind, refusal)
+            return
         self.crawler.stats.inc_value("fengxiang/pages")
         fetched_at = datetime.now(UTC)
         since = fetched_at - self.context.source.lookback
@@ -149,6 +154,9 @@ class WeiboSpider(PlatformSpider):
             yield from self._post(mblog, fetched_at)
         last_page = page >= (self.context.source.max_pages if realtime else self.context.source.hot_pages)
         caught_up = posts > 0 and (known == posts or too_old == posts)
+        if realtime and last_page and not caught_up:
+            # Older posts were left unread: a term this busy needs a shorter interval or more pages.
+            self.crawler.stats.inc_value("fengxiang/capped_terms")
         if realtime and (last_page or caught_up):
             state.finished = True
         elif not last_page and not (realtime and caught_up):
@@ -238,7 +246,7 @@ class WeiboSpider(PlatformSpider):
 
     def parse_comments(self, response: Response, mid: str, page: int) -> Iterator[Any]:
         answer = response.meta["json"]
-        if is_end_of_results(answer):
+        if is_end_of_results(answer) or refusal_in(answer) is not None:  # comments are a bonus: stop quietly
             return
         fetched_at = datetime.now(UTC)
         try:
@@ -272,10 +280,15 @@ class WeiboSpider(PlatformSpider):
         if failure.check(DownloadTimeoutError, TCPTimedOutError, ConnectTimeoutError):
             self.crawler.stats.inc_value("fengxiang/timeouts")
         term = request.cb_kwargs.get("term")
-        if term is not None and request.cb_kwargs.get("kind") == SEARCH_REALTIME:
+        if term is not None:
+            self._page_lost(term, request.cb_kwargs["kind"], failure.getErrorMessage())
+        self.logger.warning("request failed: %s (%s)", request.url, failure.getErrorMessage())
+
+    def _page_lost(self, term: str, kind: str, reason: str) -> None:
+        if kind == SEARCH_REALTIME:
             self.terms[term].finished = False  # pages were missed: the next run must not skip them
             self.crawler.stats.inc_value("fengxiang/incomplete_terms")
-        self.logger.warning("request failed: %s (%s)", request.url, failure.getErrorMessage())
+        self.logger.warning("search for %r stopped early: %s", term, reason)
 
     def _bad_post(self, err: Exception) -> None:
         self.crawler.stats.inc_value("fengxiang/bad_posts")

@@ -42,6 +42,7 @@ __all__ = [
     "post_from_comment",
     "post_from_mblog",
     "profile_url",
+    "refusal_in",
     "repost_root",
     "search_url",
 ]
@@ -97,7 +98,17 @@ def profile_url(base_url: str, uid: str) -> str:
 
 def is_end_of_results(answer: dict[str, Any]) -> bool:
     """``{"ok": 0, "msg": "这里还没有内容"}`` and its relatives: nothing (more) to read."""
-    return answer.get("ok") in (0, "0") and (answer.get("msg") in _END_MESSAGES or not answer.get("data"))
+    return answer.get("ok") in (0, "0") and answer.get("msg") in _END_MESSAGES
+
+
+def refusal_in(answer: dict[str, Any]) -> str | None:
+    """Why an answer that is not the end of results carries no data (``ok`` other than 1), or None.
+
+    Weibo also says "too frequent" or "system busy" this way; taking that for the end of results
+    would advance the cursor past posts never read."""
+    if answer.get("ok") in (1, "1"):
+        return None
+    return f"Weibo answered ok={answer.get('ok')!r}: {answer.get('msg') or 'no message'}"
 
 
 def mblogs_in(answer: dict[str, Any]) -> Iterator[dict[str, Any]]:
