@@ -84,7 +84,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"  watchlist  {', '.join(entry.name for entry in config.watchlist) or '(empty)'}")
     for name, source in config.sources.items():
         state = "enabled" if source.enabled else "disabled"
-        cookie = "cookie set" if source.cookie else "no cookie"
+        saved = config.cookie_file(name).exists()
+        cookie = "cookie set" if source.cookie else "saved login" if saved else "no login (crawls as a visitor)"
         print(f"  source     {name}: {state}, {source.base_url or 'default address'}, {cookie}")
     for channel in config.alerts.channels:
         print(f"  alerts     {channel.type}: {channel.label}")  # the label never shows the webhook URL
