@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from crawlers.spiders.weibo_shapes import SEARCH_REALTIME, is_end_of_results, mblogs_in, search_url
 from fengxiang.query import parse
+from sandbox.config import write_crawl_config
 from sandbox.scenario import build_scenario
 from sandbox.server import SandboxServer
 from sandbox.weibo import WeiboReplica
@@ -38,24 +37,6 @@ from store.model import EARLIEST_POST
 from store.sqlite import SQLiteStore
 
 TARGET_SECONDS_PER_10K = 30.0
-
-
-def write_config(folder: Path, base_url: str, watchlist: list[dict[str, str]]) -> Path:
-    config = {
-        "store": "sqlite:///crawl.db",
-        "watchlist": watchlist,
-        "sources": {
-            "weibo": {
-                "base_url": base_url,
-                "lookback": "30d",
-                "max_pages": 1000,
-                "politeness": {"enabled": False},
-            }
-        },
-    }
-    path = folder / "fengxiang.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 def crawl_ours(config: Path) -> dict[str, Any]:
@@ -132,7 +113,14 @@ def main() -> None:
     build_seconds = time.perf_counter() - started
     terms = list(dict.fromkeys(term for entry in scenario.watchlist for term in parse(entry["query"]).terms()))
     with tempfile.TemporaryDirectory() as folder, SandboxServer([WeiboReplica(scenario)]) as server:
-        config = write_config(Path(folder), server.base_url, scenario.watchlist)
+        config = write_crawl_config(
+            Path(folder) / "fengxiang.yaml",
+            server.base_url,
+            scenario.watchlist,
+            store="sqlite:///crawl.db",
+            lookback="30d",
+            max_pages=1000,
+        )
         ours = crawl_ours(config)
         floor = fetch_floor(server.base_url, terms, Path(folder) / "floor.db")
     result = {

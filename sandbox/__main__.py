@@ -7,28 +7,11 @@ import sys
 import threading
 from pathlib import Path
 
-import yaml
-
+from sandbox.config import write_crawl_config
 from sandbox.scenario import build_scenario
 from sandbox.server import FAULT_MODES, Replica, SandboxServer
 from sandbox.weibo import TIME_STYLES, WeiboReplica
 from sandbox.weibo_login import WeiboLoginReplica
-
-
-def write_config(path: Path, base_url: str, watchlist: list[dict[str, str]]) -> None:
-    """A config crawling the sandbox at full speed (politeness is for real sites)."""
-    config = {
-        "store": "sqlite:///data/sandbox.db",
-        "watchlist": watchlist,
-        "sources": {
-            "weibo": {
-                "base_url": base_url,
-                "login_url": f"{base_url}/signin/qrcode?url=/",
-                "politeness": {"enabled": False},
-            }
-        },
-    }
-    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Weibo sandbox: {summary['posts']} posts by {summary['users']} users, fault {args.fault}")
     print(f"serving on {server.base_url}  (Ctrl-C stops)")
     if args.config:
-        write_config(Path(args.config), server.base_url, scenario.watchlist)
+        write_crawl_config(Path(args.config), server.base_url, scenario.watchlist)
         print(f"wrote {args.config}: try  fengxiang crawl --config {args.config}")
     else:
         print(f"in fengxiang.yaml:  sources: {{weibo: {{base_url: {server.base_url}}}}}")

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from crawlers.cookies import save_cookies
 from fengxiang.brands import BrandTagger
 from fengxiang.query import parse
 from fengxiang.textmatch import fold
 from nlp.clean import clean_post
+from sandbox.config import write_crawl_config
 from sandbox.scenario import Scenario, WeiboPost, build_scenario
 from sandbox.server import SandboxServer
 from sandbox.weibo import WeiboReplica
@@ -73,17 +73,13 @@ class Site:
 
 def make_site(tmp_path: Path, scenario: Scenario, *, time_style: str = "absolute", **source: Any) -> Iterator[Site]:
     server = SandboxServer([WeiboReplica(scenario, time_style=time_style)]).start()
-    weibo = {
-        "base_url": server.base_url,
-        "lookback": "30d",
-        "max_pages": 500,
-        "politeness": {"enabled": False},
-        "request_timeout": "5s",
-        **source,
-    }
-    config = {"store": "sqlite:///crawl.db", "watchlist": scenario.watchlist, "sources": {"weibo": weibo}}
-    path = tmp_path / "fengxiang.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    path = write_crawl_config(
+        tmp_path / "fengxiang.yaml",
+        server.base_url,
+        scenario.watchlist,
+        store="sqlite:///crawl.db",
+        **{"lookback": "30d", "max_pages": 500, "request_timeout": "5s", **source},
+    )
     try:
         yield Site(scenario, server, tmp_path, path)
     finally:
