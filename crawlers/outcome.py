@@ -36,7 +36,7 @@ _DETAIL_STATS = {
     "fengxiang/invalid_json": "invalid_answers",
     "fengxiang/failed_requests": "failed_requests",
     "fengxiang/timeouts": "timeouts",
-    "fengxiang/incomplete_terms": "incomplete_terms",
+    "fengxiang/lost_pages": "lost_pages",
     "fengxiang/capped_terms": "capped_terms",
     "fengxiang/long_text_missing": "long_text_missing",
     "fengxiang/lost_batches": "lost_batches",
@@ -65,8 +65,8 @@ def judge(reason: str, stats: Mapping[str, Any]) -> Verdict:
     problems = []
     if not stats.get("fengxiang/pages") and stats.get("fengxiang/failed_requests"):
         return Verdict("failed", _why_nothing_was_fetched(stats))
-    if stats.get("fengxiang/incomplete_terms"):
-        problems.append(f"{stats['fengxiang/incomplete_terms']} search pages could not be read")
+    if stats.get("fengxiang/lost_pages"):
+        problems.append(f"{stats['fengxiang/lost_pages']} search pages could not be read")
     if stats.get("fengxiang/capped_terms"):
         problems.append(
             f"{stats['fengxiang/capped_terms']} search terms had more posts than max_pages allows — "

@@ -27,7 +27,7 @@ def test_a_run_that_fetched_nothing_fails() -> None:
 
 
 def test_losses_on_the_way_degrade_and_are_counted() -> None:
-    stats = {"fengxiang/pages": 9, "fengxiang/incomplete_terms": 2, "fengxiang/bad_posts": 1}
+    stats = {"fengxiang/pages": 9, "fengxiang/lost_pages": 2, "fengxiang/bad_posts": 1}
     verdict = judge("finished", stats)
     assert verdict.status == "degraded"
     assert "2 search pages" in (verdict.error or "") and "1 posts" in (verdict.error or "")

@@ -285,9 +285,9 @@ class WeiboSpider(PlatformSpider):
         self.logger.warning("request failed: %s (%s)", request.url, failure.getErrorMessage())
 
     def _page_lost(self, term: str, kind: str, reason: str) -> None:
+        self.crawler.stats.inc_value("fengxiang/lost_pages")
         if kind == SEARCH_REALTIME:
             self.terms[term].finished = False  # pages were missed: the next run must not skip them
-            self.crawler.stats.inc_value("fengxiang/incomplete_terms")
         self.logger.warning("search for %r stopped early: %s", term, reason)
 
     def _bad_post(self, err: Exception) -> None:
