@@ -18,7 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CookieFileError", "cookie_header_dict", "domain_matches", "load_cookies", "save_cookies"]
+from pydantic import SecretStr
+
+__all__ = [
+    "CookieFileError",
+    "cookie_header_dict",
+    "domain_matches",
+    "load_cookies",
+    "save_cookies",
+    "session_cookies",
+]
 
 
 class CookieFileError(Exception):
@@ -88,6 +97,14 @@ def domain_matches(cookie_domain: str, host: str) -> bool:
     if domain.startswith("."):
         return host == domain[1:] or host.endswith(domain)
     return host == domain
+
+
+def session_cookies(cookie: SecretStr | None, cookie_file: Path, host: str, platform: str) -> dict[str, str]:
+    """The login to send: the configured ``Cookie:`` value if there is one, else what `fengxiang login`
+    saved in ``cookie_file``. Raises :class:`CookieFileError` when that file is missing or unusable."""
+    if cookie is not None:
+        return cookie_header_dict(cookie.get_secret_value())
+    return load_cookies(cookie_file, host, platform=platform)
 
 
 def cookie_header_dict(text: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crawlers.cookies import save_cookies
+from crawlers.spiders.weibo_shapes import PUBLIC_ORIGIN
 
 if TYPE_CHECKING:
     from playwright.sync_api import APIRequestContext, Browser, BrowserContext
@@ -67,7 +68,7 @@ def _read_weibo_config(payload: object) -> ProbeAnswer:
 WEIBO = LoginSpec(
     platform="weibo",
     app="the Weibo app (微博 App → 扫一扫)",
-    base_url="https://m.weibo.cn",
+    base_url=PUBLIC_ORIGIN,
     # The mobile site's own login page (entry=wapsso): after the scan, passport.weibo.com hands the
     # session to .weibo.cn through its cross-domain redirects and lands on m.weibo.cn.
     login_url="https://passport.weibo.com/sso/signin?entry=wapsso&source=wapssowb&url=https%3A%2F%2Fm.weibo.cn%2F",

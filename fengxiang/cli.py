@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from crawlers.cookies import CookieFileError, cookie_header_dict, load_cookies
+from crawlers.cookies import CookieFileError, session_cookies
 from crawlers.login import LOGINS, LoginError, login_spec, probe_login, run_login
 from crawlers.registry import PLATFORMS
 from fengxiang import __version__
@@ -184,17 +184,13 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 def _check_login(platform: str, source: SourceConfig, cookie_file: Path) -> int:
     """The cookie health probe: does the configured (or saved) login still work?"""
-    if source.cookie is not None:
-        origin, cookies = "sources." + platform + ".cookie", cookie_header_dict(source.cookie.get_secret_value())
-    else:
-        try:
-            cookies = load_cookies(
-                cookie_file, urlsplit(source.base_url or login_spec(platform).base_url).hostname or ""
-            )
-        except CookieFileError as err:
-            raise FileProblem(str(err)) from None
-        origin = str(cookie_file)
-    answer = probe_login(source.base_url or login_spec(platform).base_url, cookies, platform=platform)
+    base_url = source.base_url or login_spec(platform).base_url
+    try:
+        cookies = session_cookies(source.cookie, cookie_file, urlsplit(base_url).hostname or "", platform)
+    except CookieFileError as err:
+        raise FileProblem(str(err)) from None
+    origin = f"sources.{platform}.cookie" if source.cookie is not None else str(cookie_file)
+    answer = probe_login(base_url, cookies, platform=platform)
     verdict = {
         True: "logged in",
         False: "NOT logged in — run `fengxiang login " + platform + "`",

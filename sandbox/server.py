@@ -30,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 __all__ = ["FAULT_MODES", "FaultSwitch", "Replica", "Request", "Response", "SandboxServer"]
 
 # none: answer normally. The others are what real platforms do to crawlers:
@@ -67,9 +69,9 @@ class Response:
 
     @classmethod
     def json(cls, data: object, status: int = 200) -> Response:
-        # Compact separators, non-ASCII kept: the byte shape of the real APIs.
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        return cls(status=status, body=body)
+        # orjson writes compact JSON with non-ASCII kept, the byte shape of the real APIs, and is several
+        # times faster than json on big search pages.
+        return cls(status=status, body=orjson.dumps(data))
 
     @classmethod
     def html(cls, text: str, status: int = 200) -> Response:

@@ -20,6 +20,7 @@ import pytest
 
 from crawlers.cookies import CookieFileError, cookie_header_dict, domain_matches, load_cookies, save_cookies
 from crawlers.login import CHROMIUM, LoginError, probe_login, run_login
+from fengxiang.cli import main
 from sandbox.scenario import Scenario, build_scenario
 from sandbox.server import Handler, Request, Response, SandboxServer
 from sandbox.weibo import WeiboReplica
@@ -404,3 +405,23 @@ def test_a_cookie_file_that_cannot_be_written_is_named(server: SandboxServer, tm
             headless=True,
             timeout=30,
         )
+
+
+def test_login_check_probes_the_configured_or_saved_login(
+    server: SandboxServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "fengxiang.yaml"
+    config.write_text(f"sources:\n  weibo:\n    base_url: {server.base_url}\n    cookie: ${{WEIBO_COOKIE}}\n")
+    monkeypatch.setenv("WEIBO_COOKIE", "SUB=_2A25checked; SUBP=x")
+    assert main(["login", "weibo", "--check", "--config", str(config)]) == 0
+    assert "weibo login from sources.weibo.cookie: logged in" in capsys.readouterr().out
+
+    config.write_text(f"sources:\n  weibo:\n    base_url: {server.base_url}\n")
+    assert main(["login", "weibo", "--check", "--config", str(config)]) == 3
+    assert "no saved login here — run `fengxiang login weibo` first" in capsys.readouterr().err
+
+    cookie = {"name": "SUB", "value": "visitor", "domain": "127.0.0.1", "path": "/", "expires": -1}
+    save_cookies(tmp_path / "data" / "cookies" / "weibo.json", [cookie])
+    assert main(["login", "weibo", "--check", "--config", str(config)]) == 1
+    output = capsys.readouterr().out
+    assert "NOT logged in" in output and "visitor" not in output

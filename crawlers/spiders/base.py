@@ -13,7 +13,7 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
 from crawlers.context import CrawlContext, load_crawl_config
-from crawlers.cookies import CookieFileError, cookie_header_dict, load_cookies
+from crawlers.cookies import CookieFileError, session_cookies
 
 BlockKind = Literal["throttled", "login_required", "verification"]
 
@@ -78,16 +78,13 @@ class PlatformSpider(scrapy.Spider):
 
     def session_cookies(self) -> dict[str, str]:
         """The login: ``sources.<platform>.cookie`` if set, else what `fengxiang login` saved."""
-        configured = self.context.source.cookie
-        if configured is not None:
-            return cookie_header_dict(configured.get_secret_value())
         path = self.context.config.cookie_file(self.platform)
-        if not path.exists():
-            return {}
+        host = urlsplit(self.base_url).hostname or ""
         try:
-            return load_cookies(path, urlsplit(self.base_url).hostname or "", platform=self.platform)
+            return session_cookies(self.context.source.cookie, path, host, self.platform)
         except CookieFileError as err:
-            self.logger.warning("not using the saved login: %s", err)
+            if path.exists():  # no saved login at all is normal: the crawl runs as a visitor
+                self.logger.warning("not using the saved login: %s", err)
             return {}
 
     def cursors_to_save(self) -> dict[str, str]:

@@ -23,8 +23,10 @@ from twisted.internet.error import TCPTimedOutError
 from twisted.internet.error import TimeoutError as ConnectTimeoutError
 from twisted.python.failure import Failure
 
+from crawlers.login import WEIBO
 from crawlers.spiders.base import Block, PlatformSpider
 from crawlers.spiders.weibo_shapes import (
+    PUBLIC_ORIGIN,
     SEARCH_HOT,
     SEARCH_REALTIME,
     ShapeError,
@@ -70,7 +72,7 @@ class _PendingPost:
 class WeiboSpider(PlatformSpider):
     name = "weibo"
     platform = "weibo"
-    default_base_url = "https://m.weibo.cn"
+    default_base_url = PUBLIC_ORIGIN
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -87,8 +89,7 @@ class WeiboSpider(PlatformSpider):
         yield self._request(config_url(self.base_url), self.parse_login_probe)
 
     def parse_login_probe(self, response: Response) -> Iterator[scrapy.Request]:
-        answer = response.meta["json"]
-        logged_in = bool(isinstance(answer.get("data"), dict) and answer["data"].get("login"))
+        logged_in = bool(WEIBO.read_probe(response.meta["json"])[0])
         self.crawler.stats.set_value("fengxiang/logged_in", logged_in)
         if self.cookies and not logged_in:
             self.crawler.stats.set_value("fengxiang/login_expired", True)

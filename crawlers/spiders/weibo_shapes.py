@@ -41,7 +41,6 @@ __all__ = [
     "mblogs_in",
     "post_from_comment",
     "post_from_mblog",
-    "profile_url",
     "refusal_in",
     "repost_root",
     "search_url",
@@ -85,12 +84,6 @@ def comment_url(base_url: str, mid: str, max_id: int | None = None, max_id_type:
 
 def config_url(base_url: str) -> str:
     return f"{base_url}/api/config"
-
-
-def profile_url(base_url: str, uid: str) -> str:
-    return (
-        f"{base_url}/api/container/getIndex?{urlencode({'type': 'uid', 'value': uid, 'containerid': '100505' + uid})}"
-    )
 
 
 # -- answers ------------------------------------------------------------------------------------
