@@ -294,6 +294,242 @@ class SourceConfig(_Section):
         return format_duration(duration)
 
 
+ChannelType = Literal["wecom", "dingtalk", "feishu", "webhook"]
+_SIGNED_CHANNELS = ("dingtalk", "feishu")
+
+
+class AlertChannel(_Section):
+    """A group robot (or plain webhook) that alerts and reports are pushed to."""
+
+    type: ChannelType
+    name: str | None = None
+    webhook: SecretStr
+    secret: SecretStr | None = None  # DingTalk's / Feishu's signing secret (加签), when the robot has one
+    mention_users: list[str] = Field(default_factory=list)  # on-duty user ids @-ed on critical incidents
+    mention_mobiles: list[str] = Field(default_factory=list)  # or their mobile numbers (WeCom, DingTalk)
+    per_minute: int = Field(default=20, ge=1, le=600)  # the robot's own limit: WeCom and DingTalk allow 20
+    timeout: timedelta = timedelta(seconds=10)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type_in_lower_case(cls, value: object) -> object:
+        value = _strip_text(value)
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("webhook", "secret", mode="before")
+    @classmethod
+    def _strip_secret(cls, value: object) -> object:
+        value = _strip_text(value)
+        return None if value == "" else value
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook_is_http(cls, webhook: SecretStr) -> SecretStr:
+        if not is_http_url(webhook.get_secret_value()):
+            raise _fail(
+                "url",
+                "must be the robot's full web address (https://…) — copy it from the group's robot settings",
+            )
+        return webhook
+
+    @field_validator("mention_users", "mention_mobiles", mode="before")
+    @classmethod
+    def _no_mentions(cls, value: object) -> object:
+        value = _none_as_empty(value, [])
+        return [str(item).strip() for item in value] if isinstance(value, list) else value
+
+    @field_validator("mention_users")
+    @classmethod
+    def _no_mention_of_everyone(cls, users: list[str]) -> list[str]:
+        if any(user.lower() in ("all", "@all") for user in users):
+            raise _fail("mention_all", "@all is not allowed — list the on-duty members' user ids instead")
+        return users
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+    @field_serializer("timeout")
+    def _duration_as_text(self, duration: timedelta) -> str:
+        return format_duration(duration)
+
+    @model_validator(mode="after")
+    def _secret_only_where_signed(self) -> AlertChannel:
+        if self.secret is not None and self.type not in _SIGNED_CHANNELS:
+            message = f"a {self.type} robot has no signing secret — remove secret: (it is for dingtalk and feishu)"
+            raise _fail("secret", message)
+        return self
+
+    @property
+    def label(self) -> str:
+        """What logs show instead of the (secret) webhook URL."""
+        return self.name or self.type
+
+
+# ---- alert rules: defaults under alerts.rules, overridden per watchlist entry under alerts: ----
+
+Severity = Literal["critical", "high", "medium", "low"]  # 红 橙 黄 蓝
+DEFAULT_RISK_WORDS = (
+    "维权", "投诉", "曝光", "召回", "自燃", "退款", "起诉", "欺诈", "虚假宣传", "食物中毒",
+    "爆炸", "质量问题", "集体诉讼", "315", "翻车", "塌房", "拒赔", "黑幕",
+)  # fmt: skip
+
+
+class _Rule(_Section):
+    enabled: bool = True
+
+
+class SpikeRule(_Rule):
+    """Mentions in the recent window far above the seasonal baseline (same hour of day and weekday)."""
+
+    min_count: int = Field(default=10, ge=1)  # distinct voices in the window, at least
+    min_ratio: float = Field(default=2.0, ge=1.0)  # observed / expected, at least
+    sensitivity: float | None = Field(default=None, gt=0)  # the test's threshold; None: the tuned default
+
+
+class NegativeSpikeRule(SpikeRule):
+    min_share_rise: float = Field(default=0.10, ge=0.0, le=1.0)  # negative share up by 10 points, at least
+
+
+class NegativeRatioRule(_Rule):
+    threshold: float = Field(default=0.5, gt=0.0, le=1.0)  # negative share of the window's mentions
+    min_sample: int = Field(default=30, ge=1)  # mentions in the window before the share means anything
+    window: timedelta = timedelta(hours=6)
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+
+class ViralPostRule(_Rule):
+    min_reposts: int = Field(default=1000, ge=1)
+    min_comments: int = Field(default=1000, ge=1)
+    min_growth_per_hour: int = Field(default=500, ge=1)  # reposts + comments gained per hour since last seen
+    window: timedelta = timedelta(days=2)  # posts this recent are watched
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+
+class BigAccountRule(_Rule):
+    min_followers: int = Field(default=500_000, ge=1)
+    verified_only: bool = True
+
+
+class RiskWordsRule(_Rule):
+    words: list[str] = Field(default_factory=lambda: list(DEFAULT_RISK_WORDS))
+    min_count: int = Field(default=3, ge=1)  # distinct voices using one risk word in the window
+    window: timedelta = timedelta(hours=24)
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+
+class CopyPasteRule(_Rule):
+    """Many near-identical posts: a 水军 wave, reported as one voice repeated, not as many people."""
+
+    min_copies: int = Field(default=10, ge=2)
+    window: timedelta = timedelta(hours=6)
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+
+class SourceFailureRule(_Rule):
+    after_failures: int = Field(default=2, ge=1)  # consecutive failed runs before the alert
+
+
+class AlertRules(_Section):
+    """Every rule with its thresholds; a watchlist entry's ``alerts:`` overrides single keys."""
+
+    negative_spike: NegativeSpikeRule = Field(default_factory=NegativeSpikeRule)
+    volume_spike: SpikeRule = Field(default_factory=lambda: SpikeRule(min_count=30, min_ratio=3.0))
+    negative_ratio: NegativeRatioRule = Field(default_factory=NegativeRatioRule)
+    viral_post: ViralPostRule = Field(default_factory=ViralPostRule)
+    big_account: BigAccountRule = Field(default_factory=BigAccountRule)
+    risk_words: RiskWordsRule = Field(default_factory=RiskWordsRule)
+    copy_paste: CopyPasteRule = Field(default_factory=CopyPasteRule)
+    source_failure: SourceFailureRule = Field(default_factory=SourceFailureRule)
+
+    def overridden_by(self, override: AlertRules | None) -> AlertRules:
+        """These rules with the keys ``override`` sets explicitly (and only those) replaced."""
+        if override is None:
+            return self
+        changes = {}
+        for rule_name in override.model_fields_set:
+            base, given = getattr(self, rule_name), getattr(override, rule_name)
+            changes[rule_name] = base.model_copy(update={key: getattr(given, key) for key in given.model_fields_set})
+        return self.model_copy(update=changes)
+
+
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_QUIET_HELP = "write the hours as HH:MM-HH:MM in the config's time zone, like 23:00-08:00"
+
+
+class QuietHours(_Section):
+    """Hours when only critical (红色) incidents are sent at once; the rest wait until the end."""
+
+    start: str
+    end: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            start, _, end = value.replace(" ", "").partition("-")
+            return {"start": start, "end": end}
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _is_clock_time(cls, text: str) -> str:
+        if not _CLOCK.match(text):
+            raise _fail("quiet_hours", f"not a time of day — {_QUIET_HELP}")
+        return text
+
+    def minutes(self) -> tuple[int, int]:
+        """(start, end) as minutes after midnight; start > end means the hours span midnight."""
+        return tuple(int(part[:-3]) * 60 + int(part[-2:]) for part in (self.start, self.end))  # type: ignore[return-value]
+
+
+class AlertsConfig(_Section):
+    channels: list[AlertChannel] = Field(default_factory=list)
+    rules: AlertRules = Field(default_factory=AlertRules)
+    quiet_hours: QuietHours | None = None
+    cooldown: timedelta = timedelta(hours=2)  # one fingerprint messages at most this often (escalations excepted)
+    resolve_after: timedelta = timedelta(hours=3)  # an incident quiet this long is resolved
+    dashboard_url: str | None = None  # links in messages point here when set
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _no_channels(cls, value: object) -> object:
+        return _none_as_empty(value, [])
+
+    @field_validator("cooldown", "resolve_after", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+    @field_serializer("cooldown", "resolve_after")
+    def _duration_as_text(self, duration: timedelta) -> str:
+        return format_duration(duration)
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not is_http_url(value):
+            raise _fail("url", "must be a web address starting with http:// or https://")
+        return value.rstrip("/") if value else value
+
+
 _NEGATIVE_ONLY = (
     "a watchlist query needs at least one term that is not negated — add the brand itself, like: 蔚来 AND NOT 招聘"
 )
@@ -320,6 +556,7 @@ class WatchlistEntry(_Section):
     name: str
     query: str
     competitors: list[str] = Field(default_factory=list)
+    alerts: AlertRules | None = None  # overrides of alerts.rules for this entry, key by key
 
     _parsed_query: Query = PrivateAttr()
 
@@ -354,52 +591,6 @@ class WatchlistEntry(_Section):
     @property
     def parsed_query(self) -> Query:
         return self._parsed_query
-
-
-ChannelType = Literal["wecom", "dingtalk", "feishu", "webhook"]
-
-
-class AlertChannel(_Section):
-    """A group robot (or plain webhook) that alerts and reports are pushed to."""
-
-    type: ChannelType
-    name: str | None = None
-    webhook: SecretStr
-
-    @field_validator("type", mode="before")
-    @classmethod
-    def _type_in_lower_case(cls, value: object) -> object:
-        value = _strip_text(value)
-        return value.lower() if isinstance(value, str) else value
-
-    @field_validator("webhook", mode="before")
-    @classmethod
-    def _strip_webhook(cls, value: object) -> object:
-        return _strip_text(value)
-
-    @field_validator("webhook")
-    @classmethod
-    def _webhook_is_http(cls, webhook: SecretStr) -> SecretStr:
-        if not is_http_url(webhook.get_secret_value()):
-            raise _fail(
-                "url",
-                "must be the robot's full web address (https://…) — copy it from the group's robot settings",
-            )
-        return webhook
-
-    @property
-    def label(self) -> str:
-        """What logs show instead of the (secret) webhook URL."""
-        return self.name or self.type
-
-
-class AlertsConfig(_Section):
-    channels: list[AlertChannel] = Field(default_factory=list)
-
-    @field_validator("channels", mode="before")
-    @classmethod
-    def _no_channels(cls, value: object) -> object:
-        return _none_as_empty(value, [])
 
 
 class SentimentConfig(_Section):
@@ -488,6 +679,10 @@ class Config(_Section):
         source = self.sources.get(platform)
         path = source.cookie_file if source and source.cookie_file else Path("data/cookies") / f"{platform}.json"
         return path if path.is_absolute() else base_dir / path
+
+    def rules_for(self, entry: WatchlistEntry) -> AlertRules:
+        """The alert rules that apply to one watchlist entry: the defaults with its overrides."""
+        return self.alerts.rules.overridden_by(entry.alerts)
 
     def enabled_sources(self) -> dict[str, SourceConfig]:
         return {platform: source for platform, source in self.sources.items() if source.enabled}
