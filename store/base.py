@@ -6,7 +6,7 @@ Bucketed results are in the store's time zone (Asia/Shanghai by default) and zer
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from store.model import Author, Mention
 
 if TYPE_CHECKING:
+    from alerts.message import AlertMessage
     from fengxiang.query import Query
 
 SortOrder = Literal["time", "engagement"]
@@ -21,6 +22,8 @@ Interval = Literal["hour", "day"]
 Split = Literal["sentiment", "platform"]
 UNLABELED = "unlabeled"  # the sentiment bucket of mentions not analysed yet
 SENTIMENT_BUCKETS = ("negative", "neutral", "positive", UNLABELED)
+OutboxStatus = Literal["pending", "sending", "sent", "failed"]
+OUTBOX_STATUSES: tuple[OutboxStatus, ...] = ("pending", "sending", "sent", "failed")
 
 
 class StoreError(Exception):
@@ -100,6 +103,82 @@ class SourceHealth:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class NewOutboxItem:
+    """A message to deliver to one channel, as the incident code enqueues it."""
+
+    channel: str  # the channel's label in the config
+    kind: str
+    message: AlertMessage
+    dedupe_key: str  # names the event and the channel: enqueueing the same one twice is a no-op
+    not_before: datetime  # quiet hours hold the message until then
+    incident_pk: int | None = None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A message in the outbox, with where its delivery stands."""
+
+    pk: int
+    channel: str
+    kind: str
+    message: AlertMessage
+    dedupe_key: str
+    incident_pk: int | None
+    created_at: datetime
+    not_before: datetime
+    next_attempt_at: datetime
+    attempts: int  # sends tried; rate-limit answers do not count
+    status: OutboxStatus
+    last_error: str | None  # the latest answer that was not a success (kept once it goes through)
+    sent_at: datetime | None
+    failed_at: datetime | None = None
+    detail: str | None = None  # the channel's answer to the latest attempt
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One episode of one alert rule firing for one fingerprint (rule, brand, cluster/word/source)."""
+
+    fingerprint: str
+    rule: str
+    brand: str | None
+    severity: str  # critical | high | medium | low (红 橙 黄 蓝)
+    status: Literal["open", "resolved"]
+    title: str
+    opened_at: datetime
+    seen_at: datetime  # the last evaluation at which the rule still fired
+    volume: float
+    peak_volume: float
+    notified_severity: str  # what the last message said: escalation is measured against it
+    notified_volume: float
+    notified_at: datetime
+    message: AlertMessage  # the newest facts and posts
+    evidence: tuple[str, ...] = ()  # ids of the mentions behind it
+    resolved_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    pk: int | None = None  # None until stored
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    at: datetime
+    kind: str  # opened | escalated | reopened | resolved | acknowledged
+    severity: str
+    volume: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class IncidentChange:
+    """What one evaluation does to one incident, written atomically with its outgoing messages."""
+
+    incident: Incident
+    event: IncidentEvent | None = None  # None: numbers refreshed, nothing worth a line in the timeline
+    outbox: tuple[NewOutboxItem, ...] = ()  # messages to send; their incident_pk is filled on write
+
+
 class Store(Protocol):
     def upsert(self, mentions: Iterable[Mention]) -> UpsertResult:
         """Insert new mentions and refresh known ones (same id): never a duplicate row."""
@@ -140,5 +219,68 @@ class Store(Protocol):
 
     def latest_health(self) -> list[SourceHealth]:
         """The newest record of every source."""
+
+    # The alert outbox: delivery survives a killed sender (alerts/sender.py explains the one duplicate).
+
+    def enqueue(self, items: Sequence[NewOutboxItem], *, now: datetime) -> int:
+        """Add messages to the outbox; returns how many were new (a known dedupe_key is skipped)."""
+        ...
+
+    def claim_due(self, channel: str, now: datetime, limit: int) -> list[OutboxItem]:
+        """The channel's oldest pending messages that are due, marked `sending` in one transaction."""
+        ...
+
+    def mark_sent(self, pk: int, at: datetime, detail: str) -> None: ...
+
+    def mark_retry(self, pk: int, next_attempt_at: datetime, detail: str, *, count_attempt: bool = True) -> None:
+        """Back to pending until ``next_attempt_at``; a rate-limit answer passes ``count_attempt=False``."""
+
+    def mark_failed(self, pk: int, at: datetime, detail: str, *, count_attempt: bool = True) -> None: ...
+
+    def release_claims(self) -> int:
+        """Put messages a stopped sender left `sending` back to pending; returns how many."""
+        ...
+
+    def sent_count(self, channel: str, since: datetime) -> int: ...
+
+    def sent_times(self, channel: str, since: datetime) -> list[datetime]:
+        """When the channel's messages sent since ``since`` went out, oldest first (whole seconds)."""
+        ...
+
+    def outbox_due(self) -> dict[str, datetime]:
+        """Every channel label with pending messages → when the first of them falls due."""
+        ...
+
+    def outbox_items(self, *, status: str | None = None, limit: int = 100) -> list[OutboxItem]:
+        """The newest messages first, all or of one status."""
+        ...
+
+    def outbox_backlog(self) -> dict[str, int]:
+        """How many messages are in each status (every status present, 0 when none)."""
+        ...
+
+    def health_history(self, source: str, *, limit: int = 50) -> list[SourceHealth]:
+        """One source's newest health records, newest first."""
+        ...
+
+    def apply_incident_changes(self, changes: Sequence[IncidentChange], *, now: datetime) -> list[Incident]:
+        """Write incidents, their timeline events and their messages in one transaction; the stored incidents."""
+        ...
+
+    def incidents(
+        self,
+        *,
+        status: str | None = None,
+        brand: str | None = None,
+        since: datetime | None = None,
+        resolved_since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[Incident]:
+        """Newest first; ``since``: opened since then or still open / resolved since then."""
+        ...
+
+    def incident_events(self, incident_pk: int) -> list[IncidentEvent]: ...
+
+    def acknowledge_incident(self, incident_pk: int, *, by: str, at: datetime) -> bool: ...
 
     def close(self) -> None: ...

@@ -25,13 +25,20 @@ import orjson
 from fengxiang.query import Query, compile_sql, fts_match_expression
 from fengxiang.textmatch import index_document_folded
 from store import sqlite_derived as derived
+from store import sqlite_incidents as incidents
+from store import sqlite_outbox as outbox
 from store.base import (
     UNLABELED,
     AuthorStats,
     Bucket,
     Counts,
+    Incident,
+    IncidentChange,
+    IncidentEvent,
     Interval,
     MentionFilter,
+    NewOutboxItem,
+    OutboxItem,
     Page,
     SortOrder,
     SourceHealth,
@@ -648,6 +655,52 @@ class SQLiteStore:
                 return {}, 0
             return dict(self._conn.execute("SELECT word, df FROM document_frequencies")), row[0]
 
+    # -- alert outbox -----------------------------------------------------------------------
+
+    def enqueue(self, items: Sequence[NewOutboxItem], *, now: datetime) -> int:
+        with self._write() as conn:
+            return outbox.insert_outbox(conn, items, now=now)
+
+    def claim_due(self, channel: str, now: datetime, limit: int) -> list[OutboxItem]:
+        with self._write() as conn:
+            return outbox.claim_due(conn, channel, now, limit, zone=self._zone)
+
+    def mark_sent(self, pk: int, at: datetime, detail: str) -> None:
+        with self._write() as conn:
+            outbox.mark_sent(conn, pk, at, detail)
+
+    def mark_retry(self, pk: int, next_attempt_at: datetime, detail: str, *, count_attempt: bool = True) -> None:
+        with self._write() as conn:
+            outbox.mark_retry(conn, pk, next_attempt_at, detail, count_attempt=count_attempt)
+
+    def mark_failed(self, pk: int, at: datetime, detail: str, *, count_attempt: bool = True) -> None:
+        with self._write() as conn:
+            outbox.mark_failed(conn, pk, at, detail, count_attempt=count_attempt)
+
+    def release_claims(self) -> int:
+        with self._write() as conn:
+            return outbox.release_claims(conn)
+
+    def sent_count(self, channel: str, since: datetime) -> int:
+        with self._errors("read"):
+            return outbox.sent_count(self._conn, channel, since)
+
+    def sent_times(self, channel: str, since: datetime) -> list[datetime]:
+        with self._errors("read"):
+            return outbox.sent_times(self._conn, channel, since, zone=self._zone)
+
+    def outbox_due(self) -> dict[str, datetime]:
+        with self._errors("read"):
+            return outbox.outbox_due(self._conn, zone=self._zone)
+
+    def outbox_items(self, *, status: str | None = None, limit: int = 100) -> list[OutboxItem]:
+        with self._errors("read"):
+            return outbox.outbox_items(self._conn, status=status, limit=limit, zone=self._zone)
+
+    def outbox_backlog(self) -> dict[str, int]:
+        with self._errors("read"):
+            return outbox.outbox_backlog(self._conn)
+
     # -- crawl bookkeeping ------------------------------------------------------------------
 
     def get_cursor(self, source: str, key: str) -> str | None:
@@ -688,19 +741,57 @@ class SQLiteStore:
                 " WHERE pk = (SELECT pk FROM source_health WHERE source = h.source"
                 "             ORDER BY finished_at DESC, pk DESC LIMIT 1) ORDER BY source"
             ).fetchall()
-        return [
-            SourceHealth(
-                source=source,
-                started_at=datetime.fromtimestamp(started, self._zone),
-                finished_at=datetime.fromtimestamp(finished, self._zone),
-                status=status,
-                items=items,
-                error=error,
-                detail=orjson.loads(detail),
-            )
-            for source, started, finished, status, items, error, detail in rows
-        ]
+        return [self._health(row) for row in rows]
 
+
+    def health_history(self, source: str, *, limit: int = 50) -> list[SourceHealth]:
+        with self._errors("read"):
+            rows = self._conn.execute(
+                "SELECT source, started_at, finished_at, status, items, error, detail FROM source_health"
+                " WHERE source = ? ORDER BY finished_at DESC, pk DESC LIMIT ?",
+                (source, limit),
+            ).fetchall()
+        return [self._health(row) for row in rows]
+
+    def _health(self, row: Sequence[Any]) -> SourceHealth:
+        source, started, finished, status, items, error, detail = row
+        return SourceHealth(
+            source=source,
+            started_at=datetime.fromtimestamp(started, self._zone),
+            finished_at=datetime.fromtimestamp(finished, self._zone),
+            status=status,
+            items=items,
+            error=error,
+            detail=orjson.loads(detail),
+        )
+
+    # -- incidents --------------------------------------------------------------------------
+
+    def apply_incident_changes(self, changes: Sequence[IncidentChange], *, now: datetime) -> list[Incident]:
+        with self._write() as conn:
+            return incidents.apply_changes(conn, changes, now)
+
+    def incidents(
+        self,
+        *,
+        status: str | None = None,
+        brand: str | None = None,
+        since: datetime | None = None,
+        resolved_since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[Incident]:
+        with self._errors("read"):
+            return incidents.select_incidents(
+                self._conn, self._zone, status=status, brand=brand, since=since, resolved_since=resolved_since, limit=limit
+            )
+
+    def incident_events(self, incident_pk: int) -> list[IncidentEvent]:
+        with self._errors("read"):
+            return incidents.select_events(self._conn, incident_pk, self._zone)
+
+    def acknowledge_incident(self, incident_pk: int, *, by: str, at: datetime) -> bool:
+        with self._write() as conn:
+            return incidents.acknowledge(conn, incident_pk, by, at)
 
 def _facts(row: MentionRow, pks: dict[str, int], author_pks: dict[str, int]) -> derived.Facts:
     author_pk = author_pks[row.author.key] if row.author else None
