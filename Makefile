@@ -40,6 +40,7 @@ bench: install
 	FENGXIANG_SENTIMENT_DATA=$(SENTIMENT_DATA) $(PY) -m benchmarks.nlp
 	$(PY) -m benchmarks.crawl
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.alerts
 
 # Retrain the shipped sentiment model (reproducible: same data, same model).
 model: $(STAMP)

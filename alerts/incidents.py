@@ -59,11 +59,11 @@ def plan_changes(
     changes: list[IncidentChange] = []
     fired: set[str] = set()
     for signal in signals:
-        incident = by_fingerprint.get(signal.fingerprint) or _same_wave(signal, open_incidents)
-        if incident is not None:
-            if incident.fingerprint in fired:  # two clusters of one wave: the first one speaks for both
+        current = by_fingerprint.get(signal.fingerprint) or _same_wave(signal, open_incidents)
+        if current is not None:
+            if current.fingerprint in fired:  # two clusters of one wave: the first one speaks for both
                 continue
-            changes.append(_update(incident, signal, now, policy))
+            changes.append(_update(current, signal, now, policy))
         elif (previous := resolved_by_fingerprint.get(signal.fingerprint)) is not None:
             changes.append(_reopen(previous, signal, now, policy))
         else:

@@ -17,7 +17,7 @@ KIND_LABELS: dict[str, str] = {"opened": "新预警", "escalated": "预警升级
 
 
 def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity)  # type: ignore[arg-type]
+    return SEVERITIES.index(severity)
 
 
 @dataclass(frozen=True)

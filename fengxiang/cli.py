@@ -23,7 +23,7 @@ import orjson
 from crawlers.cookies import CookieFileError, session_cookies
 from crawlers.login import LOGINS, LoginError, login_spec, probe_login, run_login
 from crawlers.registry import PLATFORMS
-from fengxiang import __version__
+from fengxiang import __version__, alert_commands
 from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
 from fengxiang.config import (
@@ -311,6 +311,29 @@ def cmd_stats(args: argparse.Namespace) -> int:
     else:
         _print_overview(numbers)
     return EXIT_OK
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    config = _config(args)
+    now = datetime.now(config.tzinfo)
+    if args.alerts_command == "test":
+        return alert_commands.test(config, now=now, as_json=args.json)
+    with _store(config) as store:
+        if args.alerts_command == "run":
+            at = _time_arg(args.at, now, config) if args.at else now
+            wait = timedelta(seconds=args.wait)
+            return alert_commands.run(config, store, now=at, wait=wait, as_json=args.json)
+        if args.alerts_command == "list":
+            status = None if args.status == "all" else args.status
+            since = _time_arg(args.since, now, config)
+            brand = _brand_name(args.brand, config)
+            return alert_commands.list_incidents(
+                store, status=status, brand=brand, since=since, limit=args.limit, as_json=args.json
+            )
+        if args.days < 1:
+            raise UsageError("--days must be at least 1")
+        brand = _brand_name(args.brand, config)
+        return alert_commands.run_backtest(store, config, now=now, days=args.days, brand=brand, as_json=args.json)
 
 
 # -- helpers shared by the commands -------------------------------------------------------------
@@ -615,7 +638,31 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--top", type=int, default=10, help="how many keywords and authors")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.set_defaults(run=cmd_stats)
+
+    _add_alert_commands(commands, common)
     return parser
+
+
+def _add_alert_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    alerts = commands.add_parser("alerts", help="evaluate alert rules, send test messages, list incidents")
+    actions = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    run = actions.add_parser("run", parents=[common], help="evaluate every rule once and deliver the messages")
+    run.add_argument("--at", help="evaluate as of this past time (a date or 2h), e.g. to replay an incident")
+    run.add_argument(
+        "--wait", type=float, default=120, help="seconds to keep delivering through rate limits and retries (120)"
+    )
+    test = actions.add_parser("test", parents=[common], help="send one test message to each channel")
+    listing = actions.add_parser("list", parents=[common], help="show incidents")
+    listing.add_argument("--status", choices=("open", "resolved", "all"), default="all")
+    listing.add_argument("--brand", help="a watchlist entry's name")
+    listing.add_argument("--since", default="7d", help="7d, 24h or a date (default: 7d)")
+    listing.add_argument("--limit", type=int, default=50)
+    backtest = actions.add_parser("backtest", parents=[common], help="what each rule would have fired in the past")
+    backtest.add_argument("--days", type=int, default=30, help="how many days back to replay (30)")
+    backtest.add_argument("--brand", help="a watchlist entry's name (default: every entry)")
+    for action in (run, test, listing, backtest):
+        action.add_argument("--json", action="store_true", help="machine-readable output")
+        action.set_defaults(run=cmd_alerts)
 
 
 def _add_filters(command: argparse.ArgumentParser) -> None:

@@ -404,9 +404,13 @@ class NegativeRatioRule(_Rule):
 
 
 class ViralPostRule(_Rule):
-    min_reposts: int = Field(default=1000, ge=1)
-    min_comments: int = Field(default=1000, ge=1)
-    min_growth_per_hour: int = Field(default=500, ge=1)  # reposts + comments gained per hour since last seen
+    """A post (with its reposts) spreading fast: Weibo's 爆文 are measured in tens of thousands."""
+
+    min_reposts: int = Field(default=5000, ge=1)
+    min_comments: int = Field(default=3000, ge=1)
+    min_growth_per_hour: int = Field(default=1000, ge=1)  # reposts + comments per hour since it was posted
+    negative_only: bool = True  # a positive post going viral is good news, not an alert
+    max_posts: int = Field(default=3, ge=1)  # the most engaged few per evaluation: a crisis has dozens
     window: timedelta = timedelta(days=2)  # posts this recent are watched
 
     @field_validator("window", mode="before")
@@ -423,6 +427,7 @@ class BigAccountRule(_Rule):
 class RiskWordsRule(_Rule):
     words: list[str] = Field(default_factory=lambda: list(DEFAULT_RISK_WORDS))
     min_count: int = Field(default=3, ge=1)  # distinct voices using one risk word in the window
+    min_ratio: float = Field(default=2.0, ge=1.0)  # against the daily average of the week before
     window: timedelta = timedelta(hours=24)
 
     @field_validator("window", mode="before")
@@ -507,6 +512,7 @@ class AlertsConfig(_Section):
     cooldown: timedelta = timedelta(hours=2)  # one fingerprint messages at most this often (escalations excepted)
     resolve_after: timedelta = timedelta(hours=3)  # an incident quiet this long is resolved
     dashboard_url: str | None = None  # links in messages point here when set
+    notify_min_severity: Severity = "medium"  # 蓝色 (low) incidents are recorded and listed, not pushed
 
     @field_validator("channels", mode="before")
     @classmethod

@@ -1,4 +1,4 @@
-"""``python -m sandbox``: serve the Weibo replica on loopback until Ctrl-C."""
+"""``python -m sandbox``: serve the Weibo replica and the alert robots on loopback until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from sandbox.config import write_crawl_config
+from sandbox.robot import RobotReplica
 from sandbox.scenario import build_scenario
 from sandbox.server import FAULT_MODES, Replica, SandboxServer
 from sandbox.weibo import TIME_STYLES, WeiboReplica
@@ -27,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     scenario = build_scenario(args.posts, seed=args.seed, days=args.days)
-    replicas: list[Replica] = [WeiboReplica(scenario, time_style=args.time_style), WeiboLoginReplica()]
+    robot = RobotReplica()  # any key: whatever webhook the config names is a robot here
+    replicas: list[Replica] = [WeiboReplica(scenario, time_style=args.time_style), WeiboLoginReplica(), robot]
     try:
         server = SandboxServer(replicas, host=args.host, port=args.port)
     except OSError as error:
@@ -43,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.config}: try  fengxiang crawl --config {args.config}")
     else:
         print(f"in fengxiang.yaml:  sources: {{weibo: {{base_url: {server.base_url}}}}}")
+    print(f"WeCom robot:  alerts: {{channels: [{{type: wecom, webhook: {robot.wecom_url('sandbox')}}}]}}")
+    print(f"  (DingTalk: {robot.dingtalk_url('sandbox')}  Feishu: {robot.feishu_url('sandbox')})")
+    print(f"  messages received: {server.base_url}/__sandbox__/robot/messages")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

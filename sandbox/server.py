@@ -13,7 +13,9 @@ requests and answers the control endpoints under ``/__sandbox__/``:
 * ``POST /__sandbox__/reset`` — clear the fault and the counters.
 
 Replicas may add their own control endpoints under ``/__sandbox__/<platform>/``; those, like the
-server's, are never faulted or counted.
+server's, are never faulted or counted. A route ending in ``/*`` answers every path under it (a
+robot's ``/hook/<token>``), when no exact route does; a replica with a ``bind(base_url)`` method is
+told the server's address once it listens.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ class Replica(Protocol):
     """A platform (or robot) the sandbox imitates."""
 
     def routes(self) -> dict[str, Handler]:
-        """Exact paths this replica answers, like ``/api/container/getIndex``."""
+        """Exact paths this replica answers, like ``/api/container/getIndex`` (``/prefix/*``: all under it)."""
 
     def fault_response(self, mode: str, normal: Response) -> Response:
         """What this platform sends for a fault mode (``normal`` is the answer it replaces)."""
@@ -141,13 +143,21 @@ class SandboxServer:
         self.faults = FaultSwitch()
         self.requests: Counter[str] = Counter()
         self._routes: dict[str, tuple[Replica, Handler]] = {}
+        self._prefix_routes: dict[str, tuple[Replica, Handler]] = {}
         for replica in replicas:
             for path, handler in replica.routes().items():
-                self._routes[path] = (replica, handler)
+                if path.endswith("/*"):
+                    self._prefix_routes[path[:-1]] = (replica, handler)
+                else:
+                    self._routes[path] = (replica, handler)
         self._counter_lock = threading.Lock()
         self._httpd = _Server((host, port), _handler_class(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        for replica in replicas:
+            bind = getattr(replica, "bind", None)
+            if callable(bind):
+                bind(self.base_url)
 
     @property
     def base_url(self) -> str:
@@ -180,7 +190,7 @@ class SandboxServer:
             return (control[1](request) if control else self._control(request)), 0.0
         with self._counter_lock:
             self.requests[request.path] += 1
-        route = self._routes.get(request.path)
+        route = self._routes.get(request.path) or self._prefix_route(request.path)
         if route is None:
             return Response.json({"ok": 0, "msg": "not found", "path": request.path}, status=404), 0.0
         replica, handler = route
@@ -191,6 +201,10 @@ class SandboxServer:
         if mode == "slow":
             return response, delay
         return replica.fault_response(mode, response), 0.0
+
+    def _prefix_route(self, path: str) -> tuple[Replica, Handler] | None:
+        matches = [prefix for prefix in self._prefix_routes if path.startswith(prefix) and len(path) > len(prefix)]
+        return self._prefix_routes[max(matches, key=len)] if matches else None
 
     def _control(self, request: Request) -> Response:
         action = request.path.removeprefix("/__sandbox__/")

@@ -263,7 +263,7 @@ class Store(Protocol):
         """One source's newest health records, newest first."""
         ...
 
-    def apply_incident_changes(self, changes: Sequence[IncidentChange], *, now: datetime) -> list[Incident]:
+    def apply_incident_changes(self, changes: Sequence[IncidentChange]) -> list[Incident]:
         """Write incidents, their timeline events and their messages in one transaction; the stored incidents."""
         ...
 

@@ -743,7 +743,6 @@ class SQLiteStore:
             ).fetchall()
         return [self._health(row) for row in rows]
 
-
     def health_history(self, source: str, *, limit: int = 50) -> list[SourceHealth]:
         with self._errors("read"):
             rows = self._conn.execute(
@@ -767,9 +766,10 @@ class SQLiteStore:
 
     # -- incidents --------------------------------------------------------------------------
 
-    def apply_incident_changes(self, changes: Sequence[IncidentChange], *, now: datetime) -> list[Incident]:
+    def apply_incident_changes(self, changes: Sequence[IncidentChange]) -> list[Incident]:
+        # The outbox ages (retry give-up) from when a message was written, even for a replayed evaluation.
         with self._write() as conn:
-            return incidents.apply_changes(conn, changes, now)
+            return incidents.apply_changes(conn, changes, written_at=datetime.now(self._zone))
 
     def incidents(
         self,
@@ -782,7 +782,13 @@ class SQLiteStore:
     ) -> list[Incident]:
         with self._errors("read"):
             return incidents.select_incidents(
-                self._conn, self._zone, status=status, brand=brand, since=since, resolved_since=resolved_since, limit=limit
+                self._conn,
+                self._zone,
+                status=status,
+                brand=brand,
+                since=since,
+                resolved_since=resolved_since,
+                limit=limit,
             )
 
     def incident_events(self, incident_pk: int) -> list[IncidentEvent]:
@@ -792,6 +798,7 @@ class SQLiteStore:
     def acknowledge_incident(self, incident_pk: int, *, by: str, at: datetime) -> bool:
         with self._write() as conn:
             return incidents.acknowledge(conn, incident_pk, by, at)
+
 
 def _facts(row: MentionRow, pks: dict[str, int], author_pks: dict[str, int]) -> derived.Facts:
     author_pk = author_pks[row.author.key] if row.author else None

@@ -76,7 +76,9 @@ def _incident_from_row(row: Sequence[Any], zone: tzinfo) -> Incident:
     )
 
 
-def apply_changes(conn: sqlite3.Connection, changes: Sequence[IncidentChange], now: datetime) -> list[Incident]:
+def apply_changes(
+    conn: sqlite3.Connection, changes: Sequence[IncidentChange], *, written_at: datetime
+) -> list[Incident]:
     """Write incidents, their timeline events and their outgoing messages (call inside a transaction)."""
     stored = []
     for change in changes:
@@ -96,7 +98,9 @@ def apply_changes(conn: sqlite3.Connection, changes: Sequence[IncidentChange], n
         if change.outbox:
             message = replace(incident.message, incident_id=incident.pk)
             insert_outbox(
-                conn, [replace(item, incident_pk=incident.pk, message=message) for item in change.outbox], now=now
+                conn,
+                [replace(item, incident_pk=incident.pk, message=message) for item in change.outbox],
+                now=written_at,
             )
         stored.append(incident)
     return stored
@@ -120,7 +124,8 @@ def select_incidents(
     resolved_since: datetime | None = None,
     limit: int = 100,
 ) -> list[Incident]:
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[Any] = []
     for column, value in (("status = ?", status), ("brand = ?", brand)):
         if value is not None:
             clauses.append(column)
@@ -140,9 +145,13 @@ def select_incidents(
 
 def select_events(conn: sqlite3.Connection, incident_pk: int, zone: tzinfo) -> list[IncidentEvent]:
     rows = conn.execute(
-        "SELECT at, kind, severity, volume, note FROM incident_events WHERE incident_pk = ? ORDER BY seq", (incident_pk,)
+        "SELECT at, kind, severity, volume, note FROM incident_events WHERE incident_pk = ? ORDER BY seq",
+        (incident_pk,),
     ).fetchall()
-    return [IncidentEvent(datetime.fromtimestamp(at, zone), kind, severity, volume, note) for at, kind, severity, volume, note in rows]
+    return [
+        IncidentEvent(datetime.fromtimestamp(at, zone), kind, severity, volume, note)
+        for at, kind, severity, volume, note in rows
+    ]
 
 
 def acknowledge(conn: sqlite3.Connection, incident_pk: int, by: str, at: datetime) -> bool:
