@@ -380,6 +380,17 @@ class _Rule(_Section):
     enabled: bool = True
 
 
+class _WindowRule(_Rule):
+    """A rule over the mentions of a trailing window; subclasses set the window's default."""
+
+    window: timedelta = timedelta(hours=6)
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+
 class SpikeRule(_Rule):
     """Mentions in the recent window far above the seasonal baseline (same hour of day and weekday)."""
 
@@ -392,18 +403,13 @@ class NegativeSpikeRule(SpikeRule):
     min_share_rise: float = Field(default=0.10, ge=0.0, le=1.0)  # negative share up by 10 points, at least
 
 
-class NegativeRatioRule(_Rule):
+class NegativeRatioRule(_WindowRule):
     threshold: float = Field(default=0.5, gt=0.0, le=1.0)  # negative share of the window's mentions
     min_sample: int = Field(default=30, ge=1)  # mentions in the window before the share means anything
     window: timedelta = timedelta(hours=6)
 
-    @field_validator("window", mode="before")
-    @classmethod
-    def _duration_from_text(cls, value: object) -> object:
-        return _duration_from_text(value)
 
-
-class ViralPostRule(_Rule):
+class ViralPostRule(_WindowRule):
     """A post (with its reposts) spreading fast: Weibo's 爆文 are measured in tens of thousands."""
 
     min_reposts: int = Field(default=5000, ge=1)
@@ -413,39 +419,24 @@ class ViralPostRule(_Rule):
     max_posts: int = Field(default=3, ge=1)  # the most engaged few per evaluation: a crisis has dozens
     window: timedelta = timedelta(days=2)  # posts this recent are watched
 
-    @field_validator("window", mode="before")
-    @classmethod
-    def _duration_from_text(cls, value: object) -> object:
-        return _duration_from_text(value)
-
 
 class BigAccountRule(_Rule):
     min_followers: int = Field(default=500_000, ge=1)
     verified_only: bool = True
 
 
-class RiskWordsRule(_Rule):
+class RiskWordsRule(_WindowRule):
     words: list[str] = Field(default_factory=lambda: list(DEFAULT_RISK_WORDS))
     min_count: int = Field(default=3, ge=1)  # distinct voices using one risk word in the window
     min_ratio: float = Field(default=2.0, ge=1.0)  # against the daily average of the week before
     window: timedelta = timedelta(hours=24)
 
-    @field_validator("window", mode="before")
-    @classmethod
-    def _duration_from_text(cls, value: object) -> object:
-        return _duration_from_text(value)
 
-
-class CopyPasteRule(_Rule):
+class CopyPasteRule(_WindowRule):
     """Many near-identical posts: a 水军 wave, reported as one voice repeated, not as many people."""
 
     min_copies: int = Field(default=10, ge=2)
     window: timedelta = timedelta(hours=6)
-
-    @field_validator("window", mode="before")
-    @classmethod
-    def _duration_from_text(cls, value: object) -> object:
-        return _duration_from_text(value)
 
 
 class SourceFailureRule(_Rule):
