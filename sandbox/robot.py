@@ -20,7 +20,8 @@ accepted messages count, and only they are recorded (:attr:`RobotReplica.message
 Faults for tests: ``replica.fail_next(answer, count=1, channel=None)`` or ``POST
 /__sandbox__/robot/fault`` ``{"answer": "45009", "count": 3, "channel": "wecom"}``. ``answer`` is one
 of :data:`ANSWERS`, each given in the robot's own words — "45009" its rate-limit answer, "-1" its
-busy answer, "93000" its bad-credential answer, "500" an HTTP 500 page from the gateway, "timeout"
+busy answer (Feishu, which documents none, says 11232 "frequency limited"), "93000" its
+bad-credential answer, "500" an HTTP 500 page from the gateway, "timeout"
 the answer held for ``timeout_delay`` seconds (then the message is taken as usual: the robot did get
 it, the client just stopped waiting) — or any other error code of that robot, like "310000" or
 "19024". ``GET /__sandbox__/robot/messages`` lists what was accepted, ``POST /__sandbox__/robot/reset``
