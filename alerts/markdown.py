@@ -224,6 +224,22 @@ def post_meta(post: PostLine) -> str:
     return " · ".join(part for part in parts if part)
 
 
+def post_blocks(
+    message: AlertMessage,
+    *,
+    line_break: str = "\n",
+    link_prefix: str = " · ",
+    decorate_meta: Callable[[str], str] = lambda meta: meta,
+) -> list[str]:
+    """One numbered block per post: its neutralised text, then who and how much, and the original's link."""
+    blocks = []
+    for number, post in enumerate(message.posts, 1):
+        link = safe_link(post.url)
+        source = f"{link_prefix}[原文]({link})" if link else ""
+        blocks.append(f"**{number}.** {post_text(post.text)}{line_break}{decorate_meta(post_meta(post))}{source}")
+    return blocks
+
+
 def short_count(number: int) -> str:
     """1234 → "1234", 123456 → "12.3万", 230000000 → "2.3亿": how Chinese readers count followers."""
     for unit, size in (("亿", 100_000_000), ("万", 10_000)):

@@ -61,9 +61,12 @@ def config_file(tmp_path: Path, history: Path, robot: RobotReplica) -> Path:
     return path
 
 
+def alerts_run(config_file: Path, at: datetime, *options: str) -> int:
+    return main(["alerts", "run", "--config", str(config_file), "--at", at.isoformat(), *options])
+
+
 def run_alerts(config_file: Path, at: datetime, capsys: pytest.CaptureFixture[str]) -> dict:
-    code = main(["alerts", "run", "--config", str(config_file), "--at", at.isoformat(), "--wait", "5", "--json"])
-    assert code == 0
+    assert alerts_run(config_file, at, "--wait", "5", "--json") == 0
     return orjson.loads(capsys.readouterr().out)
 
 
@@ -114,18 +117,7 @@ def test_a_45009_storm_delivers_everything_once_when_the_limit_lifts(
 ) -> None:
     config = load_config(config_file)
     robot.fail_next("45009", count=4)
-    main(
-        [
-            "alerts",
-            "run",
-            "--config",
-            str(config_file),
-            "--at",
-            (INCIDENT + timedelta(hours=4)).isoformat(),
-            "--wait",
-            "0",
-        ]
-    )
+    alerts_run(config_file, INCIDENT + timedelta(hours=4), "--wait", "0")
     capsys.readouterr()
     clock = [datetime.now(SHANGHAI)]
     channels = {channel.label: channel_for(channel) for channel in config.alerts.channels}
@@ -148,18 +140,7 @@ def test_a_refused_key_is_recorded_as_a_visible_permanent_failure(
     config_file: Path, robot: RobotReplica, capsys: pytest.CaptureFixture[str]
 ) -> None:
     robot.fail_next("93000", count=100)
-    code = main(
-        [
-            "alerts",
-            "run",
-            "--config",
-            str(config_file),
-            "--at",
-            (INCIDENT + timedelta(hours=4)).isoformat(),
-            "--wait",
-            "0",
-        ]
-    )
+    code = alerts_run(config_file, INCIDENT + timedelta(hours=4), "--wait", "0")
     out = capsys.readouterr().out
     assert code == 1 and "93000" in out and "duty" not in out  # the key is a secret: never printed
     with SQLiteStore(config_file.parent / "store.db") as store:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus
 
-from alerts.channels.http import by_status, post_json, robot_reply, scrub
+from alerts.channels.http import by_status, coded_delivery, post_json, robot_reply
 from alerts.markdown import (
     facts,
     fit_blocks,
@@ -35,8 +35,7 @@ from alerts.markdown import (
     meta_line,
     on_duty_mobiles,
     on_duty_users,
-    post_meta,
-    post_text,
+    post_blocks,
     safe_link,
 )
 from alerts.message import AlertMessage, Delivery
@@ -95,11 +94,7 @@ class DingTalkChannel:
         if called:
             head.append(" ".join(f"@{who}" for who in called) + " 请值班同事立即处理")
         head += [f"> {label}：**{value}**" if value else f"> {label}" for label, value in facts(message)]
-        posts = []
-        for number, post in enumerate(message.posts, 1):
-            link = safe_link(post.url)
-            source = f" · [原文]({link})" if link else ""
-            posts.append(f"**{number}.** {post_text(post.text)}  \n{post_meta(post)}{source}")
+        posts = post_blocks(message, line_break="  \n")  # two spaces: DingTalk's line break within a block
         if posts:
             head.append("**代表性帖文**")
         tail = []
@@ -128,13 +123,4 @@ def dingtalk_sign(secret: str, timestamp: str) -> str:
 
 def dingtalk_delivery(answer: dict[str, Any], url: str) -> Delivery:
     """A DingTalk robot's JSON answer as a delivery (``url`` only to mask it out of the errmsg)."""
-    try:
-        code = int(answer.get("errcode", -1))
-    except (TypeError, ValueError):
-        code = -1
-    detail = f"errcode {code}: {scrub(answer.get('errmsg', ''), url)}"
-    if code == 0:
-        return Delivery("sent", detail)
-    if code in _RETRY:
-        return Delivery("retry", detail, _RETRY[code])
-    return Delivery("failed", detail)
+    return coded_delivery(answer, url, code_keys=("errcode",), message_keys=("errmsg",), retry=_RETRY, label="errcode")

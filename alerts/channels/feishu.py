@@ -27,8 +27,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from alerts.channels.http import by_status, post_json, robot_reply, scrub
-from alerts.markdown import facts, fit_blocks, headline, meta_line, on_duty_users, post_meta, post_text, safe_link
+from alerts.channels.http import by_status, coded_delivery, post_json, robot_reply
+from alerts.markdown import (
+    facts,
+    fit_blocks,
+    headline,
+    meta_line,
+    on_duty_users,
+    post_blocks,
+    safe_link,
+)
 from alerts.message import AlertMessage, Delivery
 from fengxiang.config import AlertChannel
 
@@ -89,11 +97,7 @@ class FeishuChannel:
             if called:
                 head.append(" ".join(called) + " 请值班同事立即处理")
         head += [f"**{label}**：{value}" for label, value in facts(message)]
-        posts = []
-        for number, post in enumerate(message.posts, 1):
-            link = safe_link(post.url)
-            source = f" · [原文]({link})" if link else ""
-            posts.append(f"**{number}.** {post_text(post.text)}\n{post_meta(post)}{source}")
+        posts = post_blocks(message)
         if posts:
             head.append("\n**代表性帖文**")
         tail = ["这是一条测试消息：收到即说明机器人配置正确。"] if message.kind == "test" else []
@@ -116,17 +120,9 @@ def feishu_sign(secret: str, timestamp: str) -> str:
 
 def feishu_delivery(answer: dict[str, Any], url: str) -> Delivery:
     """A Feishu robot's JSON answer as a delivery (``url`` only to mask it out of the message)."""
-    raw = answer.get("code", answer.get("StatusCode", -1))
-    try:
-        code = int(raw)
-    except (TypeError, ValueError):
-        code = -1
-    detail = f"code {code}: {scrub(answer.get('msg', answer.get('StatusMessage', '')), url)}"
-    if code == 0:
-        return Delivery("sent", detail)
-    if code in _RETRY:
-        return Delivery("retry", detail, _RETRY[code])
-    return Delivery("failed", detail)
+    return coded_delivery(
+        answer, url, code_keys=("code", "StatusCode"), message_keys=("msg", "StatusMessage"), retry=_RETRY, label="code"
+    )
 
 
 def _at(user: str) -> str:

@@ -20,6 +20,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -109,6 +110,31 @@ def robot_reply(answer: HttpAnswer, *code_keys: str) -> dict[str, Any] | None:
     if answer.status == 429 or answer.status >= 500 or not isinstance(answer.data, dict):
         return None
     return answer.data if any(key in answer.data for key in code_keys) else None
+
+
+def coded_delivery(
+    answer: dict[str, Any],
+    url: str,
+    *,
+    code_keys: tuple[str, ...],
+    message_keys: tuple[str, ...],
+    retry: Mapping[int, float | None],
+    label: str,
+) -> Delivery:
+    """A robot's JSON answer as a delivery: code 0 sent, a code in ``retry`` (with its wait) retried,
+    any other failed. ``url`` only masks the key out of the robot's message."""
+    raw = next((answer[key] for key in code_keys if key in answer), -1)
+    try:
+        code = int(raw)
+    except (TypeError, ValueError):
+        code = -1
+    said = next((answer[key] for key in message_keys if key in answer), "")
+    detail = f"{label} {code}: {scrub(said, url)}"
+    if code == 0:
+        return Delivery("sent", detail)
+    if code in retry:
+        return Delivery("retry", detail, retry[code])
+    return Delivery("failed", detail)
 
 
 def scrub(text: object, url: str, limit: int = 200) -> str:

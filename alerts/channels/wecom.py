@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.channels.http import by_status, post_json, robot_reply, scrub
+from alerts.channels.http import by_status, coded_delivery, post_json, robot_reply
 from alerts.markdown import (
     facts,
     fit_blocks,
@@ -29,8 +29,7 @@ from alerts.markdown import (
     meta_line,
     on_duty_mobiles,
     on_duty_users,
-    post_meta,
-    post_text,
+    post_blocks,
     safe_link,
     trim_utf8,
 )
@@ -93,12 +92,7 @@ class WeComChannel:
         if message.mentions_on_duty and users:
             head.append(" ".join(f"<@{user}>" for user in users) + " 请值班同事立即处理")
         head += [f"> {label}：**{value}**" if value else f"> {label}" for label, value in facts(message)]
-        posts = []
-        for number, post in enumerate(message.posts, 1):
-            link = safe_link(post.url)
-            source = f" [原文]({link})" if link else ""
-            meta = f'<font color="comment">{post_meta(post)}</font>'
-            posts.append(f"**{number}.** {post_text(post.text)}\n{meta}{source}")
+        posts = post_blocks(message, link_prefix=" ", decorate_meta=lambda meta: f'<font color="comment">{meta}</font>')
         if posts:
             head.append("**代表性帖文**")
         tail = []
@@ -120,16 +114,7 @@ class WeComChannel:
 
 def wecom_delivery(answer: dict[str, Any], url: str) -> Delivery:
     """A WeCom robot's JSON answer as a delivery (``url`` only to mask it out of the errmsg)."""
-    try:
-        code = int(answer.get("errcode", -1))
-    except (TypeError, ValueError):
-        code = -1
-    detail = f"errcode {code}: {scrub(answer.get('errmsg', ''), url)}"
-    if code == 0:
-        return Delivery("sent", detail)
-    if code in _RETRY:
-        return Delivery("retry", detail, _RETRY[code])
-    return Delivery("failed", detail)
+    return coded_delivery(answer, url, code_keys=("errcode",), message_keys=("errmsg",), retry=_RETRY, label="errcode")
 
 
 def _colour(message: AlertMessage) -> str:
