@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from alerts.message import Severity
@@ -113,9 +113,7 @@ def detect_brand(store: Store, view: BrandView, rules: AlertRules) -> list[Signa
 
 def spike_params(rule: SpikeRule) -> SpikeParams:
     params = SpikeParams(min_count=rule.min_count, min_ratio=rule.min_ratio, history_days=HISTORY_DAYS)
-    if rule.sensitivity is not None:
-        params = SpikeParams(**{**params.__dict__, "sensitivity": rule.sensitivity})
-    return params
+    return params if rule.sensitivity is None else replace(params, sensitivity=rule.sensitivity)
 
 
 def _assess(view: BrandView, counts: list[float], rule: SpikeRule) -> Assessment:

@@ -27,25 +27,18 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING
 
-from alerts.message import AlertMessage, Delivery
+from alerts.message import Delivery
 from store.base import OutboxItem, Store
+
+if TYPE_CHECKING:
+    from alerts.channels import Channel
 
 log = logging.getLogger("fengxiang.alerts")
 
-DEFAULT_PER_MINUTE = 20  # a WeCom group robot accepts 20 messages a minute
 _ORPHAN_BATCH = 100  # messages of a vanished channel failed per transaction
 _MIN_NAP = 0.01  # seconds: a floor on sleeps, so a rounding slip can never spin the loop
-
-
-class ChannelLike(Protocol):
-    """What the sender needs of a channel (alerts.channels' Channel has this shape); an optional
-    ``per_minute`` attribute sets its rate limit."""
-
-    label: str
-
-    def send(self, message: AlertMessage) -> Delivery: ...
 
 
 @dataclass
@@ -65,7 +58,7 @@ class Sender:
     def __init__(
         self,
         store: Store,
-        channels: Mapping[str, ChannelLike],
+        channels: Mapping[str, Channel],
         *,
         clock: Callable[[], datetime] = _utc_now,
         sleep: Callable[[float], None] = time.sleep,
@@ -78,7 +71,7 @@ class Sender:
         if backoff_base <= 0 or backoff_max < backoff_base:
             raise ValueError("backoff_base must be positive and backoff_max at least backoff_base")
         for label, channel in channels.items():
-            if _per_minute(channel) < 1:
+            if channel.per_minute < 1:
                 raise ValueError(f"channel {label}: per_minute must be at least 1")
         self.store = store
         self.channels = channels
@@ -125,7 +118,7 @@ class Sender:
                 worked |= self._drain_channel(label, channel, now, report)
         return worked
 
-    def _drain_channel(self, label: str, channel: ChannelLike, now: datetime, report: DrainReport) -> bool:
+    def _drain_channel(self, label: str, channel: Channel, now: datetime, report: DrainReport) -> bool:
         worked = False
         while self._may_send(label, channel, now):
             claimed = self.store.claim_due(label, now, 1)  # one in flight: at most one duplicate per kill
@@ -135,10 +128,10 @@ class Sender:
             worked = True
         return worked
 
-    def _may_send(self, label: str, channel: ChannelLike, now: datetime) -> bool:
+    def _may_send(self, label: str, channel: Channel, now: datetime) -> bool:
         if self._paused_until.get(label, now) > now:
             return False
-        return self.store.sent_count(label, now - self._window) < _per_minute(channel)
+        return self.store.sent_count(label, now - self._window) < channel.per_minute
 
     def _fail_orphans(self, label: str, now: datetime, report: DrainReport) -> bool:
         detail = f"channel {label} is no longer in the config"
@@ -150,7 +143,7 @@ class Sender:
 
     # -- one message ----------------------------------------------------------------------
 
-    def _deliver(self, item: OutboxItem, channel: ChannelLike, report: DrainReport) -> None:
+    def _deliver(self, item: OutboxItem, channel: Channel, report: DrainReport) -> None:
         try:
             delivery = channel.send(item.message)
         # A broken channel must not stop the others. Only the type is kept: the text may hold the URL.
@@ -219,15 +212,11 @@ class Sender:
                 wakes.append(max(due_at, paused, self._slot_opens(label, channel, now)))
         return min(wakes, default=None)
 
-    def _slot_opens(self, label: str, channel: ChannelLike, now: datetime) -> datetime:
+    def _slot_opens(self, label: str, channel: Channel, now: datetime) -> datetime:
         """Now when the channel is under its limit, else when the send holding the limit leaves the
         window: a send recorded at second s (the store keeps whole seconds) counts through s + window."""
-        limit = _per_minute(channel)
+        limit = channel.per_minute
         times = self.store.sent_times(label, now - self._window)
         if len(times) < limit:
             return now
         return times[-limit] + self._window + timedelta(seconds=1)
-
-
-def _per_minute(channel: ChannelLike) -> int:
-    return int(getattr(channel, "per_minute", DEFAULT_PER_MINUTE))

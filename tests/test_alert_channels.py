@@ -582,3 +582,9 @@ def test_channels_show_their_label_never_their_url(robot: RobotReplica) -> None:
         *(vars(channel) for channel in channels),
         secrets=(WECOM_KEY, DINGTALK_SIGNED, DINGTALK_SECRET, FEISHU_SIGNED, FEISHU_SECRET, "hook-n4me"),
     )
+
+
+@pytest.mark.parametrize("kind", ["wecom", "dingtalk", "feishu", "webhook"])
+def test_each_channel_carries_its_configured_rate_limit_to_the_sender(kind: str) -> None:
+    config = AlertChannel(type=kind, webhook="https://robot.example/send?key=k", per_minute=7)  # type: ignore[arg-type]
+    assert channel_for(config).per_minute == 7

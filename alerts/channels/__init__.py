@@ -25,6 +25,7 @@ __all__ = ["Channel", "DingTalkChannel", "FeishuChannel", "WeComChannel", "Webho
 
 class Channel(Protocol):
     label: str  # what logs show for this channel: its name, or its type — never the URL
+    per_minute: int  # messages the robot accepts a minute: the sender keeps under it
 
     def render(self, message: AlertMessage) -> dict[str, Any]:
         """The JSON body the robot gets for ``message``."""

@@ -54,6 +54,7 @@ _BADGE = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵"}
 class DingTalkChannel:
     def __init__(self, config: AlertChannel, *, clock: Callable[[], float] = time.time) -> None:
         self.label = config.label
+        self.per_minute = config.per_minute  # the sender keeps to it
         self._config = config
         self._timeout = config.timeout.total_seconds()
         self._clock = clock

@@ -37,6 +37,7 @@ VERSION = 1
 class WebhookChannel:
     def __init__(self, config: AlertChannel) -> None:
         self.label = config.label
+        self.per_minute = config.per_minute  # the sender keeps to it
         self._config = config
         self._timeout = config.timeout.total_seconds()
 

@@ -49,6 +49,7 @@ _COLOUR = {"critical": "warning", "high": "warning", "medium": "comment", "low":
 class WeComChannel:
     def __init__(self, config: AlertChannel) -> None:
         self.label = config.label
+        self.per_minute = config.per_minute  # the sender keeps to it
         self._config = config
         self._timeout = config.timeout.total_seconds()
 
