@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from store.model import Author, Mention
 
@@ -88,6 +88,25 @@ class AuthorStats:
     platform: str
     mentions: int
     engagement: int
+
+
+class AuthorPost(NamedTuple):
+    """One mention as the author analysis (kol/) reads it: who posted it, how it did, whom it reposted.
+
+    A named tuple: a month of a big brand is 100,000 of these, and a frozen dataclass costs 4× more to build."""
+
+    mention_id: str
+    platform: str
+    author_id: str | None  # the author's key, as in the authors table ("weibo:1234567890"); None: no author
+    created_at: datetime  # in the store's time zone
+    reposts: int
+    comments: int
+    likes: int
+    sentiment: str | None  # negative | neutral | positive | None (not analysed)
+    simhash: str | None
+    parent_id: str | None  # the post a repost or comment answers (a repost's root on Weibo)
+    parent_author_id: str | None  # the author key of that root, when the crawler saw its user
+    text: str | None  # only for reposts (the text holds "//@"): the chain names the accounts in between
 
 
 @dataclass
@@ -210,6 +229,25 @@ class Store(Protocol):
         ...
 
     def top_authors(self, window: Window, *, limit: int = 10) -> list[AuthorStats]: ...
+
+    # Authors and influence (kol/): the queries behind `fengxiang kol` and the dashboard's KOL page.
+
+    def author_posts(self, window: Window) -> list[AuthorPost]:
+        """Every mention of the window as the influence analysis needs it, oldest first."""
+        ...
+
+    def author_profiles(self, author_ids: Collection[str]) -> dict[str, Author]:
+        """The newest stored profile of each known author key (``id`` set to the key); unknown keys are left out."""
+        ...
+
+    def author_ids_by_name(self, platform: str, names: Collection[str]) -> dict[str, str]:
+        """Screen name → author key for the names this store knows on the platform (repost chains name
+        accounts by screen name only)."""
+        ...
+
+    def earlier_mention_counts(self, brand: str, author_ids: Collection[str], before: datetime) -> dict[str, int]:
+        """How many mentions of the brand each author posted before ``before`` (0 when none)."""
+        ...
 
     def get_cursor(self, source: str, key: str) -> str | None: ...
 

@@ -95,6 +95,8 @@ class Mention(BaseModel):
     author: Author | None = None
     metrics: Metrics = Field(default_factory=Metrics)
     parent_id: str | None = None
+    # The author of the post a repost quotes (on Weibo the root of the chain), when the crawler saw it.
+    parent_author: Author | None = None
     # analysis, added by nlp (or given by an import)
     sentiment: Sentiment | None = None
     keywords: list[str] = Field(default_factory=list)
@@ -152,3 +154,20 @@ class Mention(BaseModel):
     def to_json_dict(self) -> dict[str, Any]:
         """The canonical JSON form (DESIGN.md 4.3): ISO times with offset, no empty optionals."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+def account_key(author_id: str | None, name: str | None, platform: str) -> str | None:
+    """The key an account is stored under on ``platform``: its id, prefixed with the platform when it
+    has none ("weibo:1234567890"), else its screen name ("weibo:name:某某", imports without ids);
+    None with neither."""
+    if author_id:
+        return author_id if ":" in author_id else f"{platform}:{author_id}"
+    if name:
+        return f"{platform}:name:{name}"
+    return None
+
+
+def author_key(mention: Mention) -> str | None:
+    """The key of the mention's author, as the store's author queries name it."""
+    author = mention.author
+    return account_key(author.id, author.name, mention.platform) if author else None

@@ -14,21 +14,24 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import orjson
 
 from fengxiang.query import Query, compile_sql, fts_match_expression
 from fengxiang.textmatch import index_document_folded
+from store import sqlite_authors as authors
 from store import sqlite_derived as derived
 from store import sqlite_incidents as incidents
 from store import sqlite_outbox as outbox
 from store.base import (
     UNLABELED,
+    AuthorPost,
     AuthorStats,
     Bucket,
     Counts,
@@ -63,6 +66,9 @@ _DIRECT_RANKING_LIMIT = 20_000  # windows with fewer mentions are ranked by grou
 _FEW_CANDIDATES = 10_000
 _CANDIDATE_CAP = 50_000
 _RECENT_WALK = 20_000
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)  # the open end of "from then on" windows
+_Item = TypeVar("_Item")
+_Found = TypeVar("_Found")
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -233,12 +239,14 @@ class SQLiteStore:
         return UpsertResult(inserted=len(fresh), updated=len(known))
 
     def _upsert_authors(self, conn: sqlite3.Connection, rows: list[MentionRow]) -> dict[str, int]:
-        """Keep the newest profile of every author; a field missing from a post keeps its old value.
+        """Keep the newest profile of every author, the posts' own and the reposted roots'; a field
+        missing from a post keeps its old value. Where a batch has both, a post's own author wins.
 
         Authors post again and again with the same profile, so a profile already written by this
         store is not written again.
         """
-        newest = {row.author.key: row.author for row in rows if row.author is not None}
+        newest = {row.parent_author.key: row.parent_author for row in rows if row.parent_author is not None}
+        newest.update((row.author.key, row.author) for row in rows if row.author is not None)
         changed = [author for key, author in newest.items() if self._author_profiles.get(key) != author]
         now = int(time.time())
         conn.executemany(
@@ -596,7 +604,7 @@ class SQLiteStore:
                 return ranking
         return None
 
-    def _author_counts(self, window: Window, author_pks: list[int]) -> dict[int, tuple[int, int]]:
+    def _author_counts(self, window: Window, author_pks: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(mentions, engagement) in the window of each of these authors: whole days from the daily
         rollup, the partial days at either end from the timeline."""
         since, until = _seconds(window)
@@ -629,10 +637,30 @@ class SQLiteStore:
     def _author_profiles_for(self, pks: list[int]) -> dict[int, tuple[Author, str]]:
         marks = ",".join("?" * len(pks))
         rows = self._conn.execute(f"SELECT pk, id, platform, profile FROM authors WHERE pk IN ({marks})", pks)
-        return {
-            pk: (Author.model_validate({**orjson.loads(profile), "id": author_id}), platform)
-            for pk, author_id, platform, profile in rows
-        }
+        return {pk: (authors.profile(author_id, profile), platform) for pk, author_id, platform, profile in rows}
+
+    # -- authors and influence (kol/) -------------------------------------------------------
+
+    def author_posts(self, window: Window) -> list[AuthorPost]:
+        with self._errors("read"):
+            return authors.author_posts(self._conn, window, zone=self._zone)
+
+    def author_profiles(self, author_ids: Collection[str]) -> dict[str, Author]:
+        with self._errors("read"):
+            return _by_chunks(partial(authors.profiles, self._conn), author_ids)
+
+    def author_ids_by_name(self, platform: str, names: Collection[str]) -> dict[str, str]:
+        with self._errors("read"):
+            return _by_chunks(partial(authors.keys_by_name, self._conn, platform), names)
+
+    def earlier_mention_counts(self, brand: str, author_ids: Collection[str], before: datetime) -> dict[str, int]:
+        """All-time counts (a rollup) minus the counts from ``before`` on: recent windows are cheap."""
+        with self._errors("read"):
+            totals = _by_chunks(partial(authors.brand_totals, self._conn, brand), author_ids)
+            active = [pk for pk, n in totals.values() if n]
+            later = _by_chunks(partial(self._author_counts, Window(before, _END_OF_TIME, brand)), active)
+        earlier = {key: n - later.get(pk, (0, 0))[0] for key, (pk, n) in totals.items()}
+        return {key: earlier.get(key, 0) for key in author_ids}
 
     # -- corpus statistics ------------------------------------------------------------------
 
@@ -894,9 +922,19 @@ def _platform_clause(column: str, platforms: tuple[str, ...]) -> tuple[str, list
     return f" AND {column} IN ({','.join('?' * len(platforms))})", list(platforms)
 
 
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[_Item]) -> Iterator[Sequence[_Item]]:
     for start in range(0, len(items), _IN_CHUNK):
         yield items[start : start + _IN_CHUNK]
+
+
+def _by_chunks(
+    lookup: Callable[[Sequence[_Item]], Mapping[_Item, _Found]], items: Iterable[_Item]
+) -> dict[_Item, _Found]:
+    """``lookup`` run over IN-list-sized chunks of ``items`` (each item once), answers merged."""
+    found: dict[_Item, _Found] = {}
+    for chunk in _chunks(list(dict.fromkeys(items))):
+        found.update(lookup(chunk))
+    return found
 
 
 def _sentiment_clause(column: str, sentiments: tuple[str, ...]) -> str:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from fengxiang.textmatch import fold, index_document_folded
-from store.model import Mention
+from store.model import Author, Mention, account_key
 from store.sqlite_derived import ALL
 
 
@@ -44,6 +44,7 @@ class MentionRow(NamedTuple):
     created_at: int  # Unix seconds
     utc_offset: int  # minutes
     author: AuthorRow | None
+    parent_author: AuthorRow | None  # the reposted root's author: kept as a profile, no facts counted
     sentiment: str | None
     engagement: int
     match_text: str
@@ -63,7 +64,8 @@ def prepare_row(mention: Mention, folded_text: str | None = None) -> MentionRow:
         platform=mention.platform,
         created_at=created_at,
         utc_offset=int(offset.total_seconds() // 60),
-        author=author_row(mention),
+        author=author_row(mention.author, mention.platform),
+        parent_author=author_row(mention.parent_author, mention.platform),
         sentiment=mention.sentiment.label if mention.sentiment else None,
         engagement=mention.metrics.engagement,
         match_text=match_text,
@@ -74,19 +76,16 @@ def prepare_row(mention: Mention, folded_text: str | None = None) -> MentionRow:
     )
 
 
-def author_row(mention: Mention) -> AuthorRow | None:
-    author = mention.author
+def author_row(author: Author | None, platform: str) -> AuthorRow | None:
+    """The authors-table row of a profile posted on ``platform``; None without an id or a name."""
     if author is None:
         return None
-    if author.id:
-        key = author.id if ":" in author.id else f"{mention.platform}:{author.id}"
-    elif author.name:
-        key = f"{mention.platform}:name:{author.name}"
-    else:
+    key = account_key(author.id, author.name, platform)
+    if key is None:
         return None
     return AuthorRow(
         key=key,
-        platform=mention.platform,
+        platform=platform,
         name=author.name,
         followers=author.followers,
         verified=author.verified,

@@ -85,6 +85,7 @@ def test_a_repost_of_a_deleted_post_keeps_its_parent_but_not_the_deleted_text() 
     assert repost["pics"] == 1  # pics as a dict
     assert repost["created_at"] == "2026-11-22T11:55:00+08:00"  # 5分钟前
     assert repost["author"]["verified"] is True and repost["author"]["verified_reason"] == "潮汐财经官方微博"
+    assert "parent_author" not in repost  # the deleted root's user is null
 
 
 def test_a_repost_quotes_its_root_with_the_full_text_when_given() -> None:
@@ -94,6 +95,20 @@ def test_a_repost_quotes_its_root_with_the_full_text_when_given() -> None:
     full = post_from_mblog(mblog, now=NOW, root_long_text="启航Q7的刹车问题，官方终于回应了：全部召回检查。")
     assert full["text"].endswith("//@车评研究所:启航Q7的刹车问题，官方终于回应了：全部召回检查。")
     assert full["created_at"] == "2026-11-21T21:15:00+08:00"  # 昨天 21:15
+
+
+def test_a_repost_names_its_roots_author_as_parent_author() -> None:
+    mention = Mention.model_validate(post_from_mblog(list(mblogs_in(PAGE))[2], now=NOW))
+    assert mention.parent_id == "weibo:5230754395061111"
+    assert mention.parent_author is not None
+    assert (mention.parent_author.id, mention.parent_author.name, mention.parent_author.followers) == (
+        "weibo:5566778899",
+        "车评研究所",
+        1_800_000,
+    )
+    assert mention.parent_author.verified is True and mention.parent_author.verified_type == 3
+    assert Mention.model_validate_json(mention.model_dump_json()).parent_author == mention.parent_author
+    assert mention.to_json_dict()["parent_author"]["id"] == "weibo:5566778899"
 
 
 def test_a_post_without_id_or_with_an_unknown_time_is_a_shape_error() -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -27,9 +28,10 @@ def test_the_file_is_in_wal_mode_with_the_current_schema(tmp_path):
     SQLiteStore(tmp_path / "s.db").close()
     conn = sqlite3.connect(tmp_path / "s.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert {"mentions", "authors", "timeline", "keyword_days", "mention_fts", "source_health"} <= tables
+    assert "authors_by_name" in tables  # an index: sqlite_master lists those too
 
 
 def test_reopening_keeps_the_data_and_does_not_migrate_twice(tmp_path):
@@ -205,3 +207,18 @@ def test_the_bounded_top_authors_ranking_equals_grouping_everything(tmp_path, mo
         [(a.author.id, a.mentions, a.engagement) for a in r] for r in direct
     ]
     assert len(direct[0]) == 7
+
+
+def test_a_screen_name_two_authors_share_resolves_to_the_one_updated_last(tmp_path, monkeypatch):
+    import store.sqlite
+
+    clock = [1_800_000_000]
+    monkeypatch.setattr(store.sqlite, "time", SimpleNamespace(time=lambda: clock[0]))
+    with SQLiteStore(tmp_path / "s.db") as db:
+        db.upsert([make_mention("a", author={"id": "weibo:1", "name": "同名"})])
+        clock[0] += 60
+        db.upsert([make_mention("b", author={"name": "同名"})])  # an import without ids
+        assert db.author_ids_by_name("weibo", ["同名"]) == {"同名": "weibo:name:同名"}
+        clock[0] += 60
+        db.upsert([make_mention("c", author={"id": "weibo:1", "name": "同名", "followers": 5})])
+        assert db.author_ids_by_name("weibo", ["同名"]) == {"同名": "weibo:1"}

@@ -10,7 +10,8 @@ import pytest
 
 from fengxiang.query import parse
 from fengxiang.textmatch import fold
-from store.base import MentionFilter, SourceHealth, Window
+from store.base import AuthorPost, MentionFilter, SourceHealth, Window
+from store.model import Author, author_key
 from tests.conftest import SHANGHAI, make_mention
 
 DAY0 = datetime(2026, 11, 1, tzinfo=SHANGHAI)
@@ -381,3 +382,148 @@ def test_saving_document_frequencies_replaces_the_previous_ones(store):
     assert store.document_frequencies() == (many, 12_000)  # 刹车 and 续航 are gone
     store.save_document_frequencies({}, 0)
     assert store.document_frequencies() == ({}, 0)
+
+
+# -- authors and influence (kol/): posts, profiles, names, earlier mentions -------------------------------------------
+
+
+def test_author_posts_are_the_windows_mentions_oldest_first_to_the_second(store):
+    since, until = at(3, 8), at(4, 8)
+    root = {"id": "5566778899", "name": "车评研究所", "followers": 1_800_000}  # no prefix: the post's platform is added
+    store.upsert(
+        [
+            make_mention("蔚来 太早", id="weibo:1", brands=["蔚来"], created_at=since - timedelta(seconds=1)),
+            make_mention(
+                "转发一下//@车评研究所:蔚来 刹车有异响",
+                id="weibo:2",
+                brands=["蔚来"],
+                created_at=since,
+                parent_id="weibo:100",
+                parent_author=root,
+                metrics={"reposts": 5, "comments": 6, "likes": 7},
+                sentiment={"label": "negative"},
+                simhash="00ff00ff00ff00ff",
+            ),
+            make_mention("蔚来 同一秒", id="weibo:3", brands=["蔚来"], created_at=since, author=None),
+            make_mention("理想 不算", id="weibo:4", brands=["理想"], created_at=at(3, 12)),
+            make_mention(
+                "蔚来 同问",
+                id="weibo:c5",
+                brands=["蔚来"],
+                created_at=until - timedelta(seconds=1),
+                parent_id="weibo:2",
+                author={"id": "weibo:2002", "name": "路人"},
+                metrics={"likes": 2},
+            ),
+            make_mention("蔚来 太晚", id="weibo:6", brands=["蔚来"], created_at=until),
+        ]
+    )
+    posts = store.author_posts(window(since, until, "蔚来"))
+    assert [p.mention_id for p in posts] == ["weibo:2", "weibo:3", "weibo:c5"]  # same second: stored order
+    repost, anonymous, comment = posts
+    assert repost == AuthorPost(
+        mention_id="weibo:2",
+        platform="weibo",
+        author_id="weibo:1001",
+        created_at=since,
+        reposts=5,
+        comments=6,
+        likes=7,
+        sentiment="negative",
+        simhash="00ff00ff00ff00ff",
+        parent_id="weibo:100",
+        parent_author_id="weibo:5566778899",
+        text="转发一下//@车评研究所:蔚来 刹车有异响",
+    )
+    assert repost.created_at.utcoffset() == timedelta(hours=8)
+    assert anonymous.author_id is None and anonymous.parent_id is None and anonymous.text is None
+    assert (comment.author_id, comment.parent_id, comment.parent_author_id) == ("weibo:2002", "weibo:2", None)
+    assert (comment.reposts, comment.comments, comment.likes) == (0, 0, 2)
+    assert comment.sentiment is None and comment.simhash is None
+    assert comment.text is None  # not a repost: the text stays in the store
+    every_brand = store.author_posts(window(at(3, 0), at(3, 12, 1)))
+    assert [p.mention_id for p in every_brand] == ["weibo:1", "weibo:2", "weibo:3", "weibo:4"]
+
+
+@pytest.mark.parametrize(("brand", "since", "until", "platforms"), [
+    (None, at(0), at(20), ()),
+    ("蔚来", at(2, 13, 7), at(9, 4, 59), ()),
+    ("理想", at(5, 1), at(12, 23), ("bilibili",)),
+    (None, at(-3), at(-1), ()),
+])  # fmt: skip
+def test_author_posts_match_a_brute_force_filter(store, brand, since, until, platforms):
+    mentions = _seed(store, 200)
+    expected = _expected(mentions, MentionFilter(brand=brand, since=since, until=until, platforms=platforms))
+    order = {m.id: i for i, m in enumerate(mentions)}  # _seed stores them in this order
+    expected.sort(key=lambda m: (m.created_at, order[m.id]))
+    posts = store.author_posts(Window(since, until, brand, platforms))
+    assert [(p.mention_id, p.author_id, p.created_at) for p in posts] == [
+        (m.id, author_key(m), m.created_at) for m in expected
+    ]
+    assert [(p.reposts, p.comments, p.likes) for p in posts] == [
+        (m.metrics.reposts, m.metrics.comments, m.metrics.likes) for m in expected
+    ]
+
+
+def test_a_later_crawl_refreshes_an_authors_profile_and_keeps_the_fields_it_lacks(store):
+    store.upsert([make_mention("a", author={"id": "weibo:42", "name": "老李", "followers": 10, "location": "上海"})])
+    store.upsert(
+        [make_mention("b", author={"id": "weibo:42", "name": "老李说车", "followers": 2_000, "verified": True})]
+    )
+    assert store.author_profiles(["weibo:42", "weibo:404"]) == {
+        "weibo:42": Author(id="weibo:42", name="老李说车", followers=2_000, verified=True, location="上海")
+    }
+    assert store.author_ids_by_name("weibo", ["老李说车", "老李"]) == {"老李说车": "weibo:42"}
+    assert store.author_profiles([]) == {} and store.author_ids_by_name("weibo", []) == {}
+
+
+def test_a_reposted_roots_author_becomes_a_stored_profile(store):
+    root = {"id": "weibo:77", "name": "车评研究所", "followers": 1_800_000, "verified": True, "verified_type": 3}
+    store.upsert([make_mention("转发//@车评研究所:蔚来", parent_id="weibo:9", parent_author=root)])
+    assert store.author_profiles(["weibo:77"]) == {"weibo:77": Author(**root)}
+    assert store.author_ids_by_name("weibo", ["车评研究所", "没人叫这个"]) == {"车评研究所": "weibo:77"}
+    assert store.author_ids_by_name("bilibili", ["车评研究所"]) == {}
+    # the root's author posted nothing here
+    assert [a.author.id for a in store.top_authors(everything())] == ["weibo:1001"]
+
+
+def test_a_posts_own_author_wins_over_the_same_author_quoted_in_one_batch(store):
+    own = {"id": "weibo:77", "name": "车评研究所", "followers": 500}
+    quoted = {"id": "weibo:77", "name": "车评研究所", "followers": 400}
+    store.upsert([make_mention("原帖", author=own), make_mention("转发//@车评研究所:原帖", parent_author=quoted)])
+    assert store.author_profiles(["weibo:77"])["weibo:77"].followers == 500
+
+
+def test_many_author_keys_and_names_are_looked_up_at_once(store):
+    authors = [{"id": f"weibo:{i}", "name": f"用户{i}"} for i in range(1_200)]
+    store.upsert([make_mention(f"蔚来 {i}", author=author) for i, author in enumerate(authors)])
+    keys = [author["id"] for author in authors]
+    assert set(store.author_profiles([*keys, "weibo:nobody"])) == set(keys)
+    names = store.author_ids_by_name("weibo", [author["name"] for author in authors])
+    assert names == {author["name"]: author["id"] for author in authors}
+
+
+@pytest.mark.parametrize("before", [at(0), at(5, 13, 7), at(9), at(19, 23, 59), at(30)])
+def test_earlier_mention_counts_match_a_brute_force_count(store, before):
+    mentions = _seed(store, 200)
+    refreshed = [m.model_copy(update={"brands": ["理想"]}) for m in mentions[:40]]  # reanalysis drops 蔚来
+    store.upsert(refreshed)
+    current = list({m.id: m for m in [*mentions, *refreshed]}.values())
+    keys = [f"weibo:{i}" for i in range(15)] + [f"weibo:unknown{i}" for i in range(600)]
+    for cut in (before, mentions[7].created_at):  # a cut at a post's very second leaves that post out
+        expected = Counter(m.author.id for m in current if "蔚来" in m.brands and m.created_at < cut)
+        assert store.earlier_mention_counts("蔚来", keys, cut) == {key: expected[key] for key in keys}
+
+
+def test_earlier_mention_counts_stop_at_before_to_the_second(store):
+    author, before, second = {"id": "weibo:8", "name": "车主"}, at(3, 9, 30), timedelta(seconds=1)
+    store.upsert(
+        [
+            make_mention("蔚来 一", author=author, brands=["蔚来"], created_at=before - second),
+            make_mention("蔚来 二", author=author, brands=["蔚来"], created_at=before),
+            make_mention("理想", author=author, brands=["理想"], created_at=at(1)),
+        ]
+    )
+    assert store.earlier_mention_counts("蔚来", ["weibo:8"], before) == {"weibo:8": 1}
+    assert store.earlier_mention_counts("蔚来", ["weibo:8"], before + second) == {"weibo:8": 2}
+    assert store.earlier_mention_counts("快马外卖", ["weibo:8", "weibo:9"], at(9)) == {"weibo:8": 0, "weibo:9": 0}

@@ -172,7 +172,7 @@ def post_from_mblog(
 
     A repost's text is the reposter's words and chain followed by ``//@root author:root text``,
     the way the Weibo app shows it, so that matching and analysis see what was reposted; the root
-    post becomes the ``parent_id``.
+    post becomes the ``parent_id`` and, unless it was deleted, its user the ``parent_author``.
     """
     mid = mblog_id(mblog)
     text = long_text if long_text is not None else mblog.get("text")
@@ -198,6 +198,9 @@ def post_from_mblog(
         root_text = root_long_text if root_long_text is not None else root.get("text")
         if visible_root is not None and isinstance(root_text, str):
             post["text"] = f"{text}//@{visible_root['user'].get('screen_name', '')}:{root_text}"
+        root_author = author_from_user(root.get("user"))  # None when the root was deleted
+        if root_author:
+            post["parent_author"] = root_author
     for field, value in (
         ("bid", mblog.get("bid")),
         ("region", _region(mblog.get("region_name"))),
