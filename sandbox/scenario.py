@@ -4,7 +4,8 @@ Everything is invented for this project (DESIGN 5), built on :func:`fengxiang.sy
 Weibo mentions become posts, their authors become users, and each ``//@name:text`` repost gets the chain's ROOT
 as ``retweeted`` (real Weibo's ``retweeted_status`` is the root too). On top of that the builder invents hot
 comments and plants a few things tests look for: reposts whose root was deleted, posts that Weibo's fuzzy search
-returns but the watchlist rejects, and an account with bought followers whose posts nobody engages with.
+returns but the watchlist rejects, an account with bought followers whose posts nobody engages with, and one
+influencer per brand (KOL, 意见领袖) whose posts small accounts repost, some through another reposter.
 
 A visibility clock lets a test crawl, move time on, and crawl again: only posts created by ``visible_until`` are
 served, and :meth:`Scenario.advance` moves it towards ``now``.
@@ -13,6 +14,7 @@ served, and :meth:`Scenario.advance` moves it towards ``now``.
 from __future__ import annotations
 
 import bisect
+import itertools
 import random
 import threading
 import zlib
@@ -46,6 +48,10 @@ MAX_HOT_COMMENTS = 60  # hotflow serves at most this many per post, like the rea
 BOUGHT_FOLLOWERS = 2_000_000
 _INCIDENT_BRAND = BRANDS[0].name  # 启航汽车: the generator puts its braking incident in the last days
 _COMMENT_ID_BASE = 5_000_000_000_000_000  # comment ids grow with time and sort after every post's mid
+_KOL_REPOSTS = (8, 20)  # distinct small accounts reposting each influencer post, as slots allow
+_KOL_REPOST_WINDOW = timedelta(hours=6)  # …within this after the post
+_KOL_SECOND_HOP_SHARE = 0.25  # reposts that went through an earlier reposter
+_SLOTS_PER_KOL_POST = 20  # a post and its reposts: fewer free slots, fewer posts per influencer (at least 3)
 
 
 # ------------------------------------------------------------------------------------------------- records
@@ -131,6 +137,7 @@ class Scenario:
         bought_follower_uid: str,
         fuzzy_noise_mids: frozenset[str],
         deleted_root_mids: frozenset[str],
+        kol_uids: dict[str, str],
     ) -> None:
         self.now = now
         self.posts = posts  # newest first
@@ -145,6 +152,7 @@ class Scenario:
         self.bought_follower_uid = bought_follower_uid  # ~2,000,000 followers, brand posts with ~0 engagement
         self.fuzzy_noise_mids = fuzzy_noise_mids  # returned by fuzzy search for a brand, matched by no query
         self.deleted_root_mids = deleted_root_mids  # roots deleted by their authors; their reposts still show
+        self.kol_uids = kol_uids  # brand -> its influencer: < BIG_ACCOUNT_FOLLOWERS, reposted by many small accounts
         self._by_mid = {post.mid: post for post in posts}
         self._lock = threading.Lock()
         self._visible_until = min(visible_until, now)
@@ -234,6 +242,7 @@ class Scenario:
                 "fuzzy_noise_mids": len(self.fuzzy_noise_mids),
                 "deleted_root_mids": len(self.deleted_root_mids),
                 "bought_follower_uid": self.bought_follower_uid,
+                "kol_uids": self.kol_uids,
             },
         }
 
@@ -420,6 +429,160 @@ _COMMENT_EMOTICONS = {
 _AUTHOR_REPLIES = ("感谢关注[心]", "已私信，请留意", "谢谢支持！", "收到，我们会跟进")
 
 
+@dataclass(frozen=True, slots=True)
+class _Influencer:
+    """A planted KOL: a personal verified account of modest size whose posts about one brand get reposted."""
+
+    name: str  # names no brand and no exclusion term, so no watchlist query matches it alone
+    followers: int  # below BIG_ACCOUNT_FOLLOWERS: the rank has to come from influence, not size
+    reason: str
+    description: str
+    location: str
+    gender: str
+    posts: tuple[tuple[str, str], ...]  # (sentiment label, text naming the brand), posted in this order
+    echoes: tuple[str, ...]  # what reposters write above the post
+
+
+_FAN_ECHOES = ("说得太对了", "码住", "种草了", "同款，确实好用", "转给需要的朋友", "收藏了", "已下单", "冲了冲了")
+_FAIR_ECHOES = ("说得很客观", "码住", "学到了", "有用，先收藏", "转给朋友参考", "mark一下", "讲得很中肯")
+_CRITIC_ECHOES = (
+    "说得太对了，售后真的拉胯",
+    "同款遭遇，已经投诉了",
+    "码住，提车前再看看",
+    "希望官方正视一下",
+    "支持博主发声",
+)
+
+# Brand name -> its influencer. The 启航汽车 one is the critic; braking stays out of its posts, as the incident
+# (incident_mids) is the generator's own.
+_INFLUENCERS = {
+    "启航汽车": _Influencer(
+        name="老周聊车",
+        followers=268_000,
+        reason="汽车博主",
+        description="十五年老司机，自费试车，只说真话不恰饭",
+        location="浙江 杭州",
+        gender="m",
+        posts=(
+            (
+                "negative",
+                "提车第三个月，启航汽车的售后让我彻底失望：一个门把手配件等了四十天，4S店只会说总部没货。车再好开，服务跟不上也白搭。",
+            ),
+            (
+                "negative",
+                "第二次回店处理异响了。启航汽车的师傅把中控台拆了又装，开出去两公里照响不误，最后一句“属于正常现象”就把我打发了，太敷衍。",
+            ),
+            (
+                "negative",
+                "实测一个冬天，启航Q9的续航只有标称的六成出头。打折可以理解，宣传页上印那么大的数字，启航汽车总该给车主一个交代吧？",
+            ),
+            (
+                "neutral",
+                "有粉丝问还推不推荐启航汽车。实话实说：底盘和空间在这个价位能打，但售后网点少、响应慢，买之前先查查你所在城市有没有服务中心。",
+            ),
+            (
+                "negative",
+                "车机又卡死了，导航开到一半黑屏重启。启航汽车的OTA推了三次一次比一次离谱，客服电话排队四十分钟，最后只给了个工单号，失望透顶。",
+            ),
+            (
+                "negative",
+                "后台收到的启航汽车车主投诉越来越多了：配件等太久、异响修不好、车机卡顿，真的让人寒心。汇总已发给官方，希望别再敷衍了。",
+            ),
+        ),
+        echoes=_CRITIC_ECHOES,
+    ),
+    "星河手机": _Influencer(
+        name="阿柏的数码桌",
+        followers=342_000,
+        reason="数码博主",
+        description="手机｜相机｜桌搭，设备均为自购，体验说话",
+        location="广东 深圳",
+        gender="m",
+        posts=(
+            (
+                "positive",
+                "用星河X5 Pro一个月，续航最惊喜：刷视频加导航，晚上十点还剩三成电，星河手机这代影像也进步很大！",
+            ),
+            (
+                "positive",
+                "星河手机这次的系统更新诚意满满：后台保活终于靠谱了，相机启动快了一截，老机型也一起推送，给工程师们点个赞[赞]",
+            ),
+            (
+                "positive",
+                "出差一周只带了星河Note 12，记笔记、修图、打游戏都流畅，星河手机的大屏手感是我用过最舒服的，强烈推荐！",
+            ),
+            ("positive", "夜景样张来了，全部星河X5直出。星河手机的夜景算法真的稳，暗部干净、色彩通透，太喜欢了！"),
+            (
+                "neutral",
+                "很多人问星河手机怎么选：预算三千以内看星河X5，拍照多的上Pro，追求极致游戏性能的可以等等下半年的新品。",
+            ),
+            ("positive", "星河手机的售后体验很棒：在线预约换屏，第二天上门取件，三天就寄回来了，省心又专业，点赞！"),
+        ),
+        echoes=_FAN_ECHOES,
+    ),
+    "茶小满": _Influencer(
+        name="南瓜探店日记",
+        followers=197_000,
+        reason="美食博主",
+        description="成都探店｜奶茶咖啡重度爱好者，每周更新",
+        location="四川 成都",
+        gender="f",
+        posts=(
+            ("positive", "成都新开的茶小满排了二十分钟，杨梅满杯果肉是真的满，酸甜刚好，冰也不多，这个价格很良心！"),
+            ("positive", "本周探店合集：茶小满的芝士葡萄冰依旧是我心里的第一名，奶盖咸香不腻，葡萄都是现剥的[心]"),
+            ("positive", "夏天的续命水找到了！茶小满手打柠檬茶，香水柠檬捶得很足，少糖也一点不涩，好喝到连买三天。"),
+            ("neutral", "茶小满出秋冬新品了，小满轻乳茶换了新茶底，喝着比之前清爽一些，你们喝过了吗？评论区聊聊。"),
+            ("positive", "给茶小满的店员小姐姐点赞：下雨天外卖送晚了，主动打电话道歉还送了一张券，这服务真暖心。"),
+            ("positive", "盘点这个月喝过的奶茶，复购最多的还是茶小满，出杯稳定、用料实在，每一杯都好喝，推荐！"),
+        ),
+        echoes=_FAN_ECHOES,
+    ),
+    "澜颜": _Influencer(
+        name="成分党小麦",
+        followers=415_000,
+        reason="美妆博主",
+        description="干敏皮｜只看成分不看广告｜测评产品均自费",
+        location="上海 浦东新区",
+        gender="f",
+        posts=(
+            ("positive", "空瓶记录：澜颜小蓝瓶用完第三瓶了，换季用它皮肤稳稳的，温和好用，会继续回购[心]"),
+            (
+                "neutral",
+                "拆一下澜颜修护精华水的成分表：主打神经酰胺和泛醇，浓度中规中矩，适合屏障受损期打底，别指望它美白。",
+            ),
+            ("negative", "澜颜水光面霜我只能说不适合油皮，用了一周闷出好几颗闭口，质地偏厚，夏天慎入，有点踩雷。"),
+            ("positive", "澜颜防晒乳实测：成膜快、清爽服帖，通勤完全够用，整体很推荐，已经回购第二支了。"),
+            (
+                "neutral",
+                "粉丝问澜颜值不值得买：敏感肌、屏障差的可以试试小蓝瓶；追求美白抗老功效的看看别的，按需选择就好。",
+            ),
+            ("positive", "澜颜这次出的旅行套装太贴心了，出差带着很方便，分量也足，这个设计必须夸一下[赞]"),
+        ),
+        echoes=_FAIR_ECHOES,
+    ),
+    "快马外卖": _Influencer(
+        name="饭点研究员",
+        followers=163_000,
+        reason="生活博主",
+        description="外卖、便利店和打工人的一日三餐，省钱攻略不定期更新",
+        location="北京 朝阳区",
+        gender="m",
+        posts=(
+            ("positive", "快马外卖的准时宝真心好用：晚到了自动赔券，不用找客服，省心又厚道，给个好评[赞]"),
+            (
+                "neutral",
+                "打工人午饭实测：快马外卖晚高峰平均要等四十分钟，中午反而挺快。想准时吃上饭的，建议十一点半前下单。",
+            ),
+            ("negative", "今天快马外卖的骑手把我的汤洒了一半，申请售后被系统自动驳回，转人工又等了半小时，体验很差。"),
+            ("positive", "快马外卖的会员续了第二年，一个月能省七八十，常点外卖的朋友算算账，真的划算，推荐！"),
+            ("positive", "夸一下快马外卖的跑腿服务：四十分钟就把钥匙送到家，骑手大哥细心又热情，太贴心了[心]"),
+            ("neutral", "整理了快马外卖的几个省钱用法：会员券叠加店铺满减、准时宝别关、夜间跑腿有加价。收藏备用。"),
+        ),
+        echoes=_FAIR_ECHOES,
+    ),
+}
+
+
 # -------------------------------------------------------------------------------------------- building
 
 
@@ -443,6 +606,7 @@ def build_scenario(
 class _Builder:
     def __init__(self, seed: int, now: datetime, days: float) -> None:
         self.rng = random.Random(f"sandbox-weibo-{seed}")
+        self.kol_rng = random.Random(f"sandbox-kol-{seed}")  # its own draws: planting KOLs changes nothing else
         self.now = now
         self.incident_since = now - timedelta(days=min(4.0, days / 2))  # the generator's incident window
         self.users: dict[str, WeiboUser] = {}
@@ -465,22 +629,31 @@ class _Builder:
         noise = self._fuzzy_noise(planted_slots[0::2])
         bought_uid, promotions = self._bought_account(planted_slots[1::2])
         deleted_mids = {by_id[mention_id].mid for mention_id in deleted_roots}
-        served = [post for post in by_id.values() if post.mid not in deleted_mids] + noise + promotions
-        served.sort(key=lambda post: int(post.mid), reverse=True)
+        served = _newest_first([post for post in by_id.values() if post.mid not in deleted_mids] + noise + promotions)
+        wave_mids = _wave(weibo)
+        bots = {post.user.id for post in served if post.mid in wave_mids}
+        reposters = [user for user in self.users.values() if user.followers < 10_000 and user.id not in bots]
+        taken = {slot["id"] for slot in planted_slots}
+        free = _Slots([slot for slot in slots if slot["id"] not in taken])
+        kol_uids, kol_posts = self._influencers(free, reposters)
+        kol_posts = _newest_first(kol_posts)
+        # The other posts draw their comments as before; the influencers' posts draw from the KOL generator.
+        drafts = self._comment_drafts(served, self.rng) + self._comment_drafts(kol_posts, self.kol_rng)
         return Scenario(
             now=self.now,
-            posts=tuple(served),
+            posts=tuple(_newest_first(served + kol_posts)),
             users=self.users,
-            comments=self._comments(served),
+            comments=_assemble_comments(drafts),
             visible_until=visible_until,
             big_accounts=frozenset(
                 uid for uid, user in self.users.items() if user.followers >= BIG_ACCOUNT_FOLLOWERS and uid != bought_uid
             ),
-            wave_mids=_wave(weibo),
+            wave_mids=wave_mids,
             incident_mids=frozenset(incident),
             bought_follower_uid=bought_uid,
             fuzzy_noise_mids=frozenset(post.mid for post in noise),
             deleted_root_mids=frozenset(deleted_mids),
+            kol_uids=kol_uids,
         )
 
     def _user(self, author: dict) -> WeiboUser:
@@ -535,7 +708,13 @@ class _Builder:
         return set(self.rng.sample(candidates, min(len(candidates), max(2, len(candidates) // 20))))
 
     def _planted_post(
-        self, slot: dict, user: WeiboUser, text: str, label: str, metrics: tuple[int, int, int]
+        self,
+        slot: dict,
+        user: WeiboUser,
+        text: str,
+        label: str,
+        metrics: tuple[int, int, int],
+        retweeted: WeiboPost | None = None,
     ) -> WeiboPost:
         key = slot["id"].split(":", 1)[1]
         mid = str(int(key, 16) if slot["platform"] == "xiaohongshu" else int(key))
@@ -552,6 +731,7 @@ class _Builder:
             likes=likes,
             region=_region(user, mid),
             pics=_pics(mid),
+            retweeted=retweeted,
         )
 
     def _fuzzy_noise(self, slots: list[dict]) -> list[WeiboPost]:
@@ -564,10 +744,14 @@ class _Builder:
             for slot, text in zip(slots, _FUZZY_NOISE, strict=False)
         ]
 
-    def _bought_account(self, slots: list[dict]) -> tuple[str, list[WeiboPost]]:
-        uid = str(self.rng.randint(7_000_000_000, 7_999_999_999))
+    def _unused_uid(self, rng: random.Random) -> str:
+        uid = str(rng.randint(7_000_000_000, 7_999_999_999))
         while uid in self.users:
             uid = str(int(uid) + 1)
+        return uid
+
+    def _bought_account(self, slots: list[dict]) -> tuple[str, list[WeiboPost]]:
+        uid = self._unused_uid(self.rng)
         user = self.users[uid] = WeiboUser(
             id=uid,
             screen_name=_BOUGHT_ACCOUNT_NAME,
@@ -588,11 +772,83 @@ class _Builder:
             posts.append(self._planted_post(slot, user, text, "positive", (0, 0, self.rng.randint(0, 2))))
         return uid, posts
 
+    # -- influencers
+
+    def _influencers(self, free: _Slots, reposters: list[WeiboUser]) -> tuple[dict[str, str], list[WeiboPost]]:
+        """One influencer per brand, posting about it over the whole time range; small accounts repost each post."""
+        per_author = min(
+            min(len(influencer.posts) for influencer in _INFLUENCERS.values()),
+            max(3, len(free) // (len(BRANDS) * _SLOTS_PER_KOL_POST)),
+            len(free) // len(BRANDS),
+        )
+        users = {brand.name: self._influencer_user(_INFLUENCERS[brand.name]) for brand in BRANDS}
+        # Roots first, brands interleaved along the timeline; then each root's reposts take the slots after it.
+        roots = []
+        for number, (step, brand) in enumerate(itertools.product(range(per_author), BRANDS)):
+            slot = free.take_along(number / (per_author * len(BRANDS)), _KOL_REPOST_WINDOW)
+            if slot is not None:
+                roots.append((slot, users[brand.name], _INFLUENCERS[brand.name], step))
+        roots.sort(key=lambda root: root[0]["created_at"])
+        posts: list[WeiboPost] = []
+        for still_to_come, (slot, user, influencer, step) in zip(range(len(roots), 0, -1), roots, strict=True):
+            created = datetime.fromisoformat(slot["created_at"])
+            # When slots are few, each post gets its fair share rather than the first ones getting them all.
+            wanted = min(self.kol_rng.randint(*_KOL_REPOSTS), free.left_after(created) // still_to_come)
+            repost_slots = free.take_after(created, created + _KOL_REPOST_WINDOW, wanted)
+            posts += self._kol_post(slot, user, influencer.posts[step], influencer.echoes, repost_slots, reposters)
+        return {brand: user.id for brand, user in users.items()}, posts
+
+    def _influencer_user(self, influencer: _Influencer) -> WeiboUser:
+        uid = self._unused_uid(self.kol_rng)
+        draw = stable_hash("user", uid)
+        self.users[uid] = user = WeiboUser(
+            id=uid,
+            screen_name=influencer.name,
+            followers=influencer.followers,
+            verified=True,
+            verified_type=0,
+            verified_reason=influencer.reason,
+            description=influencer.description,
+            location=influencer.location,
+            gender=influencer.gender,
+            statuses_count=2_000 + draw % 6_000,
+            follow_count=150 + (draw >> 16) % 600,
+        )
+        return user
+
+    def _kol_post(
+        self,
+        slot: dict,
+        user: WeiboUser,
+        post: tuple[str, str],
+        echoes: tuple[str, ...],
+        repost_slots: list[dict],
+        pool: list[WeiboUser],
+    ) -> list[WeiboPost]:
+        """An influencer's post and its reposts by distinct accounts of ``pool``. A second hop reposts an earlier
+        reposter: Weibo keeps the root as retweeted_status and writes the middle hop into the text."""
+        rng = self.kol_rng
+        label, text = post
+        reposters = rng.sample(pool, min(len(repost_slots), len(pool)))
+        vias: list[int | None] = []  # the earlier first-hop repost each repost went through, if any
+        for index in range(len(reposters)):
+            first_hops = [earlier for earlier in range(index) if vias[earlier] is None]
+            vias.append(rng.choice(first_hops) if first_hops and rng.random() < _KOL_SECOND_HOP_SHARE else None)
+        metrics = (len(reposters) + rng.randint(10, 120), rng.randint(100, 600), rng.randint(800, 4000))
+        root = self._planted_post(slot, user, text, label, metrics)
+        reposts: list[WeiboPost] = []
+        for repost_slot, reposter, via in zip(repost_slots, reposters, vias, strict=False):
+            own = rng.choice(echoes)
+            if via is not None:
+                own += f"//@{reposts[via].user.screen_name}:{reposts[via].text}"
+            metrics = (vias.count(len(reposts)), rng.randint(0, 1), rng.randint(0, 3))
+            reposts.append(self._planted_post(repost_slot, reposter, own, label, metrics, retweeted=root))
+        return [root, *reposts]
+
     # -- comments
 
-    def _comments(self, posts: list[WeiboPost]) -> dict[str, tuple[WeiboComment, ...]]:
-        """Hot comments, hottest first; ids grow with time across the whole scenario, like real ones."""
-        rng = self.rng
+    def _comment_drafts(self, posts: list[WeiboPost], rng: random.Random) -> list[_Draft]:
+        """Hot comments of ``posts`` (newest first) to be assembled; drawn post by post, oldest first."""
         commenters = [user for user in self.users.values() if user.followers < 100_000]
         drafts: list[_Draft] = []
         for post in reversed(posts):  # oldest first: the draw order stays fixed however posts are sorted
@@ -611,7 +867,49 @@ class _Builder:
                     reply_at = min(draft.created_at + timedelta(minutes=rng.randint(1, 90)), self.now)
                     drafts.append(_Draft(post, post.user, rng.choice(_AUTHOR_REPLIES), reply_at, 0, parent=draft))
                 likes = int(likes * (0.5 + 0.45 * rng.random()))
-        return _assemble_comments(drafts)
+        return drafts
+
+
+def _newest_first(posts: list[WeiboPost]) -> list[WeiboPost]:
+    return sorted(posts, key=lambda post: int(post.mid), reverse=True)
+
+
+class _Slots:
+    """Non-Weibo mentions (oldest first) not yet lent to a planted post: each lends its id and time once."""
+
+    def __init__(self, slots: list[dict]) -> None:
+        self._slots = slots
+        self._times = [datetime.fromisoformat(slot["created_at"]) for slot in slots]
+        self._free = [True] * len(slots)
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def left_after(self, when: datetime) -> int:
+        return sum(self._free[bisect.bisect_right(self._times, when) :])
+
+    def take_along(self, fraction: float, tail: timedelta) -> dict | None:
+        """The first free slot from ``fraction`` of the way through the slots before the last ``tail``. Counted in
+        slots, not hours: slots follow the generator's daily rhythm, so a post lands when people are about."""
+        if not self._slots:
+            return None
+        before_tail = bisect.bisect_right(self._times, self._times[-1] - tail)
+        found = self._take(int(fraction * max(before_tail, 1)), self._times[-1], 1)
+        return found[0] if found else None
+
+    def take_after(self, when: datetime, until: datetime, count: int) -> list[dict]:
+        """Up to ``count`` free slots after ``when`` and no later than ``until``, earliest first."""
+        return self._take(bisect.bisect_right(self._times, when), until, count)
+
+    def _take(self, start: int, until: datetime, count: int) -> list[dict]:
+        taken: list[dict] = []
+        for index in range(start, len(self._slots)):
+            if len(taken) == count or self._times[index] > until:
+                break
+            if self._free[index]:
+                self._free[index] = False
+                taken.append(self._slots[index])
+        return taken
 
 
 @dataclass(eq=False)
@@ -632,6 +930,7 @@ def _comment_text(rng: random.Random, label: str) -> str:
 
 
 def _assemble_comments(drafts: list[_Draft]) -> dict[str, tuple[WeiboComment, ...]]:
+    """Hot comments, hottest first; ids grow with time across the whole scenario, like real ones."""
     ordered = sorted(drafts, key=lambda draft: draft.created_at)  # stable: equal times keep their draw order
     for index, draft in enumerate(ordered):
         draft.id = str(_COMMENT_ID_BASE + index * 1000 + stable_hash("comment", draft.post.mid, index) % 1000)

@@ -192,10 +192,11 @@ def test_full_text_of_every_post_equals_its_synthetic_mention(scenario: Scenario
         parent = mentions[mention_id].get("parent_id")
         return mention_id if parent is None else root_of(parent)
 
+    planters = {scenario.bought_follower_uid, *scenario.kol_uids.values()}
     for post in scenario.posts:
         mention = mentions.get("weibo:" + post.mid)
-        if mention is None:  # a planted post, on a slot another platform's mention had
-            assert post.mid in scenario.fuzzy_noise_mids or post.user.id == scenario.bought_follower_uid
+        if mention is None:  # a planted post (or a repost of an influencer's), on a slot another platform's mention had
+            assert post.mid in scenario.fuzzy_noise_mids or (post.retweeted or post).user.id in planters
         elif post.retweeted_deleted:
             assert mention["text"].startswith(post.full_text + "//@")
         else:
