@@ -443,6 +443,18 @@ class SourceFailureRule(_Rule):
     after_failures: int = Field(default=2, ge=1)  # consecutive failed runs before the alert
 
 
+class NewKolRule(_WindowRule):
+    """A KOL candidate (scored over ``kol.window``) who mentions the brand for the first time."""
+
+    window: timedelta = timedelta(hours=24)  # mentions this recent count as the first one
+    min_history: timedelta = timedelta(days=7)  # the store must know the brand this long, or everyone is "new"
+
+    @field_validator("min_history", mode="before")
+    @classmethod
+    def _history_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+
 class AlertRules(_Section):
     """Every rule with its thresholds; a watchlist entry's ``alerts:`` overrides single keys."""
 
@@ -454,6 +466,7 @@ class AlertRules(_Section):
     risk_words: RiskWordsRule = Field(default_factory=RiskWordsRule)
     copy_paste: CopyPasteRule = Field(default_factory=CopyPasteRule)
     source_failure: SourceFailureRule = Field(default_factory=SourceFailureRule)
+    new_kol: NewKolRule = Field(default_factory=NewKolRule)
 
     def overridden_by(self, override: AlertRules | None) -> AlertRules:
         """These rules with the keys ``override`` sets explicitly (and only those) replaced."""
@@ -554,6 +567,8 @@ class WatchlistEntry(_Section):
     query: str
     competitors: list[str] = Field(default_factory=list)
     alerts: AlertRules | None = None  # overrides of alerts.rules for this entry, key by key
+    # The brand's own accounts (segment 官方), by screen name or author id like "weibo:1234567890".
+    official_accounts: list[str] = Field(default_factory=list)
 
     _parsed_query: Query = PrivateAttr()
 
@@ -565,6 +580,12 @@ class WatchlistEntry(_Section):
     @field_validator("competitors", mode="before")
     @classmethod
     def _strip_competitors(cls, value: object) -> object:
+        value = _none_as_empty(value, [])
+        return [_strip_text(item) for item in value] if isinstance(value, list) else value
+
+    @field_validator("official_accounts", mode="before")
+    @classmethod
+    def _strip_official_accounts(cls, value: object) -> object:
         value = _none_as_empty(value, [])
         return [_strip_text(item) for item in value] if isinstance(value, list) else value
 
@@ -601,6 +622,24 @@ class NlpConfig(_Section):
     keywords_per_post: int = Field(default=5, ge=1, le=50)
 
 
+class KolConfig(_Section):
+    """How KOL candidates are chosen (kol/score.py explains the score)."""
+
+    window: timedelta = timedelta(days=30)  # `fengxiang kol` and the new_kol rule score this much history
+    min_score: float = Field(default=70.0, ge=0.0, le=100.0)  # a candidate scores at least this (0–100)
+    min_posts: int = Field(default=2, ge=1)  # …over at least this many mentions: one lucky post is not a KOL
+    # …and with an audience of some size: this many followers, or this many accounts reposting them.
+    min_followers: int = Field(default=10_000, ge=0)
+    min_reposters: int = Field(default=5, ge=0)
+    spam_max_followers: int = Field(default=1000, ge=0)  # copy-paste accounts above this are not called 水军
+    spam_min_copies: int = Field(default=5, ge=2)  # near-identical originals by distinct accounts within an hour
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+
 class Config(_Section):
     """The whole ``fengxiang.yaml``. Build it with :func:`load_config`."""
 
@@ -610,6 +649,7 @@ class Config(_Section):
     sources: dict[PlatformName, SourceConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     nlp: NlpConfig = Field(default_factory=NlpConfig)
+    kol: KolConfig = Field(default_factory=KolConfig)
 
     _config_file: Path | None = PrivateAttr(default=None)
 
