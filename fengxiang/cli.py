@@ -23,7 +23,7 @@ import orjson
 from crawlers.cookies import CookieFileError, session_cookies
 from crawlers.login import LOGINS, LoginError, login_spec, probe_login, run_login
 from crawlers.registry import PLATFORMS
-from fengxiang import __version__, alert_commands
+from fengxiang import __version__, alert_commands, kol_commands
 from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
 from fengxiang.config import (
@@ -41,6 +41,7 @@ from fengxiang.progress import Progress
 from fengxiang.query import QuerySyntaxError, parse
 from fengxiang.stats import overview
 from fengxiang.timeparse import parse_time
+from kol.segments import SEGMENTS
 from nlp.analyzer import Analyzer
 from nlp.keywords import IdfTable
 from nlp.sentiment.engines import SHIPPED_MODEL
@@ -334,6 +335,33 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             raise UsageError("--days must be at least 1")
         brand = _brand_name(args.brand, config)
         return alert_commands.run_backtest(store, config, now=now, days=args.days, brand=brand, as_json=args.json)
+
+
+def cmd_kol(args: argparse.Namespace) -> int:
+    config = _config(args)
+    now = datetime.now(config.tzinfo)
+    since = _time_arg(args.since, now, config) if args.since else now - config.kol.window
+    until = _time_arg(args.until, now, config) if args.until else now
+    if since >= until:
+        raise UsageError(f"--since ({since.isoformat()}) must be before --until ({until.isoformat()})")
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    brand = _brand_name(args.brand, config)
+    brands = [brand] if brand else [entry.name for entry in config.watchlist]
+    if not brands:
+        raise UsageError("the watchlist is empty — add entries under watchlist: to score their authors")
+    with _store(config) as store:
+        return kol_commands.show(
+            store,
+            config,
+            brands,
+            since=since,
+            until=until,
+            segment=args.segment,
+            everyone=args.all,
+            limit=args.limit,
+            as_json=args.json,
+        )
 
 
 # -- helpers shared by the commands -------------------------------------------------------------
@@ -638,6 +666,16 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--top", type=int, default=10, help="how many keywords and authors")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.set_defaults(run=cmd_stats)
+
+    kol = commands.add_parser("kol", parents=[common], help="KOL candidates per brand, with their score components")
+    kol.add_argument("--brand", help="a watchlist entry's name (default: every entry)")
+    kol.add_argument("--since", help="30d, 7d or a date (default: kol.window, 30d)")
+    kol.add_argument("--until", help="a duration back from now or a date (default: now)")
+    kol.add_argument("--segment", choices=SEGMENTS, help="every author of this segment instead of the candidates")
+    kol.add_argument("--all", action="store_true", help="every author of the window, candidate or not")
+    kol.add_argument("--limit", type=int, default=20, help="authors per brand (20)")
+    kol.add_argument("--json", action="store_true", help="machine-readable output")
+    kol.set_defaults(run=cmd_kol)
 
     _add_alert_commands(commands, common)
     return parser
