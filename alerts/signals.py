@@ -16,6 +16,7 @@ RULE_TITLES = {
     "risk_words": "风险词预警",
     "copy_paste": "疑似水军刷屏",
     "source_failure": "数据源失效",
+    "new_kol": "新KOL提及",
 }
 # Rules whose episodes end with a "已恢复" message; the others are events (a post, an account)
 # whose incident simply closes when it leaves the window.
