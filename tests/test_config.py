@@ -325,7 +325,10 @@ def test_unknown_nested_keys_suggest_the_keys_of_their_own_section(tmp_path: Pat
     ]
     assert problems[0].message == 'unknown key — did you mean "query"?'
     assert problems[1].message == 'unknown key — did you mean "base_url"?'
-    assert problems[2].message == "unknown key — the keys allowed here are: type, name, webhook, secret, mention_users, mention_mobiles, per_minute, timeout"
+    assert problems[2].message == (
+        "unknown key — the keys allowed here are: "
+        "type, name, webhook, secret, mention_users, mention_mobiles, per_minute, timeout"
+    )
 
 
 # ----------------------------------------------------------------------------------- watchlist
