@@ -30,7 +30,7 @@ from fengxiang.query import parse
 from fengxiang.textmatch import fold
 from nlp.simhash import NearDuplicateIndex
 from store.base import Bucket, MentionFilter, SourceHealth, Store, Window
-from store.model import Mention
+from store.model import Mention, author_key
 
 HISTORY_DAYS = 28  # the seasonal baseline looks at the same hours over the last four weeks
 RECENT = timedelta(hours=24)  # the longest window a mention-level rule looks at
@@ -262,8 +262,7 @@ def big_accounts(view: BrandView, rule: BigAccountRule) -> list[Signal]:
             continue
         if rule.verified_only and not author.verified:
             continue
-        key = author.id if ":" in author.id else f"{mention.platform}:{author.id}"
-        by_author.setdefault(key, []).append(mention)
+        by_author.setdefault(author_key(mention) or author.id, []).append(mention)
     signals = []
     for key, mentions in by_author.items():
         author = mentions[-1].author
