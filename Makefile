@@ -41,6 +41,7 @@ bench: install
 	$(PY) -m benchmarks.crawl
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.alerts
+	$(PY) -m benchmarks.kol
 
 # Retrain the shipped sentiment model (reproducible: same data, same model).
 model: $(STAMP)

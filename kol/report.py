@@ -81,6 +81,7 @@ class KolReport:
     since: datetime
     until: datetime
     authors: list[AuthorScore]  # every author of the window, best score first
+    repost_edges: int  # (reposter, reposted) pairs in the window's repost graph
 
     @property
     def candidates(self) -> list[AuthorScore]:
@@ -138,7 +139,7 @@ def build_report(
         )
     scored.sort(key=lambda author: (-author.score, author.author_id))
     explained = [_with_reasons(author, settings) for author in scored]
-    return KolReport(brand, since, until, explained)
+    return KolReport(brand, since, until, explained, len(graph.edges))
 
 
 def _name_resolver(store: Store, posts: list[AuthorPost]) -> Callable[[str, str], str]:
@@ -299,6 +300,7 @@ def report_json(report: KolReport, authors: list[AuthorScore]) -> dict[str, obje
         "since": report.since.isoformat(),
         "until": report.until.isoformat(),
         "authors_scored": len(report.authors),
+        "repost_edges": report.repost_edges,
         "segments": report.segment_counts(),
         "candidates": len(candidates),
         "advocates": sum(1 for author in candidates if author.stance == ADVOCATE),

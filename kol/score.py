@@ -22,7 +22,7 @@ import bisect
 import math
 import statistics
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from kol.activity import Activity
@@ -47,15 +47,15 @@ class Components:
     h_index: int
     reacted_days: int
     follower_percentile: float  # before the cap: reach is this, at most the better of engagement and influence
+    score: float = field(init=False)  # 0–100, from the four percentiles and WEIGHTS
+
+    def __post_init__(self) -> None:
+        weighted = sum(weight * getattr(self, name) for name, weight in WEIGHTS.items())
+        object.__setattr__(self, "score", round(100 * weighted, 1))  # frozen: set once, here
 
     @property
     def reach_capped(self) -> bool:
         return self.follower_percentile > self.reach
-
-    @property
-    def score(self) -> float:
-        weighted = sum(weight * getattr(self, name) for name, weight in WEIGHTS.items())
-        return round(100 * weighted, 1)
 
 
 def h_index(interactions: Sequence[int]) -> int:

@@ -32,6 +32,10 @@ STANCE_MARGIN = 0.2  # net sentiment beyond ±0.2 takes a side
 ORGANISATION_TYPES = frozenset({1, 2, 3, 4, 5, 6, 7})
 NEWS_PLATFORMS = frozenset({"news"})
 SPAM_BURST = timedelta(hours=1)
+SPAM_CONCENTRATION = 0.8  # the burst holds at least this share of the script's accounts
+# A script's copies vary their endings ("！", "[赞]", " 支持！"): one more bit than the 3 that count two
+# posts as the same voice elsewhere, as the concentration test keeps looser matches honest.
+SPAM_DISTANCE = 4
 _MIDNIGHT = time(0, 0)
 
 
@@ -51,44 +55,56 @@ def is_media(platform: str, profile: Author | None) -> bool:
 
 
 def copy_paste_bursts(posts: Iterable[AuthorPost], min_authors: int) -> dict[str, int]:
-    """Authors of originals that ``min_authors`` or more distinct accounts posted near-identically
-    within an hour → the size of the biggest such burst they took part in.
+    """Authors of a script: originals that ``min_authors`` or more distinct accounts posted
+    near-identically within an hour, where that hour holds most of everyone who ever posted them
+    → the size of the biggest such burst they took part in.
 
+    "Most" (SPAM_CONCENTRATION) tells a script from a popular phrasing: a 水军 wave is posted at
+    once, while a complaint template people pass on spreads over days and may bunch up briefly.
     Left out: reposts and comments (many people reposting one post with the default words 转发微博
     is how reposting looks, not a script), and posts whose time has no clock (older posts in list
     answers show only a date, read as midnight: they would all look posted at once)."""
-    index = NearDuplicateIndex()
-    clusters: dict[str, list[AuthorPost]] = {}
-    for post in posts:
-        if post.author_id is None or post.parent_id is not None or post.text is not None or not post.simhash:
-            continue
-        if post.created_at.time() == _MIDNIGHT:
-            continue
-        simhash = int(post.simhash, 16)
-        if simhash:
-            clusters.setdefault(index.add(post.mention_id, simhash), []).append(post)
+    clusters = _near_duplicate_originals(posts)
     burst_of: dict[str, int] = {}
-    for members in clusters.values():
-        if len({post.author_id for post in members}) >= min_authors:
-            for author_id, size in _bursts(members, min_authors).items():
-                burst_of[author_id] = max(size, burst_of.get(author_id, 0))
+    for members in clusters:
+        authors = {post.author_id for post in members}
+        if len(authors) < min_authors:
+            continue
+        burst = _densest_hour(members)
+        if len(burst) >= min_authors and len(burst) >= SPAM_CONCENTRATION * len(authors):
+            for author_id in burst:
+                burst_of[author_id] = max(len(burst), burst_of.get(author_id, 0))
     return burst_of
 
 
-def _bursts(members: list[AuthorPost], min_authors: int) -> dict[str, int]:
-    """Authors inside any hour of the cluster that holds ``min_authors`` distinct authors."""
+def _near_duplicate_originals(posts: Iterable[AuthorPost]) -> list[list[AuthorPost]]:
+    """Originals grouped by SimHash cluster; each distinct hash enters the index once (copies of a
+    script often share one exactly, and the index is the costly part)."""
+    by_hash: dict[str, list[AuthorPost]] = {}
+    for post in posts:
+        if post.author_id is None or post.parent_id is not None or post.text is not None or not post.simhash:
+            continue
+        if post.created_at.time() != _MIDNIGHT and int(post.simhash, 16):
+            by_hash.setdefault(post.simhash, []).append(post)
+    index = NearDuplicateIndex(max_distance=SPAM_DISTANCE)
+    clusters: dict[str, list[AuthorPost]] = {}
+    for simhash, members in by_hash.items():
+        clusters.setdefault(index.add(simhash, int(simhash, 16)), []).extend(members)
+    return list(clusters.values())
+
+
+def _densest_hour(members: list[AuthorPost]) -> set[str]:
+    """The distinct authors of the hour of the cluster that holds the most of them."""
     members = sorted(members, key=lambda post: post.created_at)
-    found: dict[str, int] = {}
+    best: set[str] = set()
     start = 0
     for end, post in enumerate(members):
         while post.created_at - members[start].created_at > SPAM_BURST:
             start += 1
-        authors = {member.author_id for member in members[start : end + 1]}
-        if len(authors) >= min_authors:
-            for author_id in authors:
-                assert author_id is not None
-                found[author_id] = max(len(authors), found.get(author_id, 0))
-    return found
+        authors = {member.author_id for member in members[start : end + 1] if member.author_id is not None}
+        if len(authors) > len(best):
+            best = authors
+    return best
 
 
 def is_suspected_spam(author_id: str, followers: int | None, bursts: Mapping[str, int], max_followers: int) -> bool:

@@ -299,3 +299,30 @@ def test_a_copy_paste_burst_flags_its_accounts_but_not_reposters_or_slow_coincid
     ]
     bursts = copy_paste_bursts(posts, min_authors=5)
     assert bursts == {f"weibo:bot{i}": 6 for i in range(6)}
+
+
+def test_a_phrasing_passed_on_over_days_is_not_a_script_even_when_it_bunches_up_once():
+    template = "2a6908402f42a05d"
+    bunched = [post(f"b{i}", f"fan{i}", minutes=6 * i, simhash=template) for i in range(5)]  # 5 within 30 min
+    spread = [post(f"s{i}", f"late{i}", minutes=600 + 240 * i, simhash=template) for i in range(7)]
+    assert copy_paste_bursts(bunched + spread, min_authors=5) == {}
+    assert set(copy_paste_bursts(bunched + spread[:1], min_authors=5)) == {f"weibo:fan{i}" for i in range(5)}
+
+
+def test_a_script_copy_with_a_changed_ending_four_bits_away_still_belongs_to_it():
+    script, variant = 0x7C5617E33704ABCE, 0x740617E33704AACE  # a " 支持！" ending moved four bits
+    assert bin(script ^ variant).count("1") == 4
+    posts = [post(f"w{i}", f"bot{i}", minutes=5 * i, simhash=f"{script:016x}") for i in range(4)]
+    posts.append(post("w4", "bot4", minutes=22, simhash=f"{variant:016x}"))
+    assert set(copy_paste_bursts(posts, min_authors=5)) == {f"weibo:bot{i}" for i in range(5)}
+
+
+def test_posts_dated_without_a_clock_are_no_evidence_of_a_burst():
+    midnight = T0.replace(hour=0)
+    posts = [
+        AuthorPost(
+            f"weibo:d{i}", "weibo", f"weibo:old{i}", midnight, 0, 0, 0, "neutral", "0123456789abcdef", None, None, None
+        )
+        for i in range(6)
+    ]
+    assert copy_paste_bursts(posts, min_authors=5) == {}
