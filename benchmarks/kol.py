@@ -54,7 +54,7 @@ from typing import Any
 from crawlers.spiders.weibo_shapes import PUBLIC_ORIGIN
 from fengxiang.brands import BrandTagger
 from fengxiang.config import KolConfig
-from fengxiang.synthetic import BEIJING, BRANDS, generate_mentions
+from fengxiang.synthetic import BEIJING, BRANDS, generate_mentions, official_accounts
 from fengxiang.textmatch import fold
 from kol.report import KolReport, build_report
 from kol.segments import OFFICIAL, SPAM
@@ -72,13 +72,7 @@ SPEED_MENTIONS, SPEED_DAYS, SPEED_SEED, SPEED_RUNS = 100_000, 30, 7, 3
 UPSERT_BATCH = 5_000
 TOP = 10
 # Each brand's enterprise account in the generator (fengxiang/synthetic.py _BIG_ACCOUNTS).
-OFFICIAL_ACCOUNTS = {
-    "启航汽车": "启航汽车",
-    "星河手机": "星河手机官方微博",
-    "茶小满": "茶小满MANTEA",
-    "澜颜": "澜颜LANYAN官方",
-    "快马外卖": "快马外卖",
-}
+OFFICIAL_ACCOUNTS = official_accounts()
 TARGETS = {
     "influencer_hit_at_3": 1.0,  # in the top 3 of its brand, every brand and seed
     "bought_account_top_10_cases_max": 0,  # (brand, seed) cases

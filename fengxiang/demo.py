@@ -2,7 +2,7 @@
 
 Writes a config and a file of synthetic posts (with a few broken lines, as real exports have) into a
 demo folder, then runs analyze (a few Weibo-shaped posts) → check → ingest (which analyses every
-post) → ingest again → stats → export, printing each command and its output. Every run starts from
+post) → ingest again → stats → kol → export, printing each command and its output. Every run starts from
 an empty store.
 """
 
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from fengxiang.synthetic import BRANDS, demo_watchlist, generate_mentions, write_jsonl
+from fengxiang.synthetic import BRANDS, demo_watchlist, generate_mentions, official_accounts, write_jsonl
 
 DEMO_POSTS = 20_000
 BROKEN_LINES = [
@@ -44,6 +44,11 @@ WEIBO_SAMPLES = [
 ]
 
 
+def _watchlist() -> list[dict]:
+    official = official_accounts()
+    return [{**entry, "official_accounts": [official[entry["name"]]]} for entry in demo_watchlist()]
+
+
 def write_demo_files(folder: Path) -> tuple[Path, Path]:
     if folder.exists():
         shutil.rmtree(folder)
@@ -52,7 +57,7 @@ def write_demo_files(folder: Path) -> tuple[Path, Path]:
     config.write_text(
         "# written by `make demo`\n"
         + yaml.safe_dump(
-            {"store": "sqlite:///data/demo.db", "timezone": "Asia/Shanghai", "watchlist": demo_watchlist()},
+            {"store": "sqlite:///data/demo.db", "timezone": "Asia/Shanghai", "watchlist": _watchlist()},
             allow_unicode=True,
             sort_keys=False,
         ),
@@ -93,6 +98,8 @@ def main() -> None:
     print("\n# the same file again: every post is updated in place, none doubled")
     run(folder, "ingest", posts.name)
     run(folder, "stats", "--brand", brand, "--since", "7d")
+    print("\n# who moves opinion about it: KOL candidates with every score component and why")
+    run(folder, "kol", "--brand", brand, "--limit", "5")
     run(
         folder,
         "export",

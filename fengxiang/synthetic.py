@@ -1277,6 +1277,13 @@ _BIG_ACCOUNTS = (
     ("澜颜LANYAN官方", 1_100_000, 2, 3, "weibo"),
     ("快马外卖", 3_000_000, 2, 4, "weibo"),
 )
+
+
+def official_accounts() -> dict[str, str]:
+    """Each demo brand's own account (the enterprise-verified one), for ``official_accounts``."""
+    return {BRANDS[focus].name: name for name, _, kind, focus, _ in _BIG_ACCOUNTS if kind == 2}
+
+
 _NEWS_OUTLETS = ("云江晨报网", "潮汐财经网", "消费观察网", "科技前哨网", "汽车周刊网", "新消费日报网")
 
 

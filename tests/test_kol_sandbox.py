@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fengxiang.synthetic import BEIJING, BRANDS
+from fengxiang.synthetic import BEIJING, BRANDS, official_accounts
 from sandbox.config import write_crawl_config
 from sandbox.scenario import Scenario, build_scenario
 from sandbox.server import SandboxServer
@@ -28,7 +28,7 @@ from sandbox.weibo import WeiboReplica
 pytestmark = pytest.mark.slow
 
 NOW = datetime(2026, 11, 20, 21, 0, tzinfo=BEIJING)
-OFFICIAL = {"启航汽车": ["启航汽车"], "星河手机": ["星河手机官方微博"]}
+OFFICIAL = official_accounts()
 
 
 def fengxiang(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -60,7 +60,7 @@ def crawled(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Ite
     # Search answers carry full timestamps today ("Sat Nov 22 10:00:00 +0800 2025"); "mixed" would date
     # most of this past scenario's posts by day only, judged against the real clock.
     server = SandboxServer([WeiboReplica(scenario, time_style="absolute")]).start()
-    watchlist = [{**entry, "official_accounts": OFFICIAL.get(entry["name"], [])} for entry in scenario.watchlist]
+    watchlist = [{**entry, "official_accounts": [OFFICIAL[entry["name"]]]} for entry in scenario.watchlist]
     config = write_crawl_config(
         folder / "fengxiang.yaml",
         server.base_url,
