@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cached_property
 
 from fengxiang.config import KolConfig
 from kol.activity import activities, engagement_rate, estimated_reach
@@ -92,7 +93,11 @@ class KolReport:
         return {segment: counts.get(segment, 0) for segment in SEGMENTS}
 
     def find(self, author_id: str) -> AuthorScore | None:
-        return next((author for author in self.authors if author.author_id == author_id), None)
+        return self._by_id.get(author_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, AuthorScore]:
+        return {author.author_id: author for author in self.authors}
 
 
 def build_report(
