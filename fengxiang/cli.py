@@ -41,7 +41,7 @@ from fengxiang.progress import Progress
 from fengxiang.query import QuerySyntaxError, parse
 from fengxiang.stats import overview
 from fengxiang.timeparse import parse_time
-from kol.segments import SEGMENTS
+from kol.segments import SEGMENT_ALIASES, SEGMENTS
 from nlp.analyzer import Analyzer
 from nlp.keywords import IdfTable
 from nlp.sentiment.engines import SHIPPED_MODEL
@@ -420,6 +420,14 @@ def _brand_name(name: str | None, config: Config) -> str | None:
     return entry.name
 
 
+def _segment(name: str) -> str:
+    segment = SEGMENT_ALIASES.get(name.lower(), name)
+    if segment not in SEGMENTS:
+        choices = ", ".join(f"{chinese} ({english})" for english, chinese in SEGMENT_ALIASES.items())
+        raise argparse.ArgumentTypeError(f"unknown segment {name!r} — use one of {choices}")
+    return segment
+
+
 def _mention_filter(args: argparse.Namespace, config: Config) -> MentionFilter:
     now = datetime.now(config.tzinfo)
     try:
@@ -671,7 +679,12 @@ def build_parser() -> argparse.ArgumentParser:
     kol.add_argument("--brand", help="a watchlist entry's name (default: every entry)")
     kol.add_argument("--since", help="30d, 7d or a date (default: kol.window, 30d)")
     kol.add_argument("--until", help="a duration back from now or a date (default: now)")
-    kol.add_argument("--segment", choices=SEGMENTS, help="every author of this segment instead of the candidates")
+    kol.add_argument(
+        "--segment",
+        type=_segment,
+        help="every author of this segment instead of the candidates: "
+        "官方|official 媒体|media KOL|kol 普通用户|regular 疑似水军|spam",
+    )
     kol.add_argument("--all", action="store_true", help="every author of the window, candidate or not")
     kol.add_argument("--limit", type=int, default=20, help="authors per brand (20)")
     kol.add_argument("--json", action="store_true", help="machine-readable output")

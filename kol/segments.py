@@ -21,6 +21,8 @@ KOL = "KOL"
 REGULAR = "普通用户"
 SPAM = "疑似水军"
 SEGMENTS = (OFFICIAL, MEDIA, KOL, REGULAR, SPAM)
+# English names for scripts and terminals without a Chinese input method.
+SEGMENT_ALIASES = {"official": OFFICIAL, "media": MEDIA, "kol": KOL, "regular": REGULAR, "spam": SPAM}
 
 ADVOCATE = "支持者"
 CRITIC = "批评者"

@@ -120,6 +120,7 @@ def test_the_water_army_wave_is_flagged(crawled: Path, scenario: Scenario):
 def test_official_accounts_are_their_own_segment(crawled: Path):
     report = kol_json(crawled, "启航汽车", "--segment", "官方")
     assert [author["name"] for author in report["authors"]] == ["启航汽车"]
+    assert kol_json(crawled, "启航汽车", "--segment", "official")["authors"] == report["authors"]
     candidates = kol_json(crawled, "启航汽车")
     assert "启航汽车" not in {author["name"] for author in candidates["authors"]}
 
@@ -140,10 +141,13 @@ def test_the_text_listing_explains_each_candidate(crawled: Path, scenario: Scena
     assert "KOL 候选" in done.stdout and "被 " in done.stdout and "h 指数" in done.stdout
 
 
-def test_an_unknown_brand_is_a_usage_error(crawled: Path):
+def test_an_unknown_brand_or_segment_is_a_usage_error(crawled: Path):
     done = fengxiang(crawled, "kol", "--brand", "不存在的品牌")
     assert done.returncode == 2
     assert "not on the watchlist" in done.stderr
+    done = fengxiang(crawled, "kol", "--segment", "水军")
+    assert done.returncode == 2
+    assert "unknown segment '水军'" in done.stderr and "疑似水军 (spam)" in done.stderr
 
 
 def test_official_accounts_are_validated_config(tmp_path: Path):
