@@ -40,6 +40,7 @@ _DETAIL_STATS = {
     "fengxiang/capped_terms": "capped_terms",
     "fengxiang/long_text_missing": "long_text_missing",
     "fengxiang/lost_batches": "lost_batches",
+    "fengxiang/failed_feeds": "failed_feeds",
 }
 _CLOSE_REASONS = {
     "shutdown": "stopped before the end (the process was asked to stop)",
@@ -63,6 +64,12 @@ def judge(reason: str, stats: Mapping[str, Any]) -> Verdict:
     if reason != "finished":
         return Verdict("degraded", _CLOSE_REASONS.get(reason, f"stopped before the end ({reason})"))
     problems = []
+    if stats.get("fengxiang/failed_feeds"):  # news: each feed is its own site; the others went on
+        errors = stats.get("fengxiang/failed_feed_errors")
+        feeds = f"{stats['fengxiang/failed_feeds']} feeds could not be read: {errors}"
+        if not stats.get("fengxiang/pages"):
+            return Verdict("failed", feeds)
+        problems.append(feeds)
     if not stats.get("fengxiang/pages") and stats.get("fengxiang/failed_requests"):
         return Verdict("failed", _why_nothing_was_fetched(stats))
     if stats.get("fengxiang/lost_pages"):

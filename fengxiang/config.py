@@ -270,6 +270,23 @@ class SourceConfig(_Section):
     request_timeout: timedelta = timedelta(seconds=30)  # one request without an answer this long is retried
     comments: CommentsConfig = Field(default_factory=CommentsConfig)
     politeness: PolitenessConfig = Field(default_factory=PolitenessConfig)
+    # Used by the news source: the RSS 2.0 / Atom feeds to read (http(s) URLs, or paths under base_url).
+    feeds: list[str] = Field(default_factory=list)
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _feeds_are_http(cls, value: object) -> object:
+        value = _none_as_empty(value, [])
+        if isinstance(value, list):
+            for feed in value:
+                if isinstance(feed, str) and not (is_http_url(feed.strip()) or feed.strip().startswith("/")):
+                    raise _fail(
+                        "url",
+                        f"feed {feed!r} must be a web address starting with http:// or https://, "
+                        "like https://news.example.com/rss.xml (or a path starting with / under base_url)",
+                    )
+            return [feed.strip() if isinstance(feed, str) else feed for feed in value]
+        return value
 
     @field_validator("base_url", "login_url")
     @classmethod
