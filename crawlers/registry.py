@@ -2,4 +2,6 @@
 
 PLATFORMS: dict[str, str] = {
     "weibo": "微博 m.weibo.cn keyword search, long texts and hot comments",
+    "bilibili": "哔哩哔哩 video search (WBI-signed), video stats and comments",
+    "news": "新闻 RSS/Atom feeds and the articles they link to",
 }

@@ -9,16 +9,29 @@ import yaml
 
 
 def crawl_config(
-    base_url: str, watchlist: list[dict[str, str]], *, store: str = "sqlite:///data/sandbox.db", **weibo: Any
+    base_url: str,
+    watchlist: list[dict[str, str]],
+    *,
+    store: str = "sqlite:///data/sandbox.db",
+    with_bilibili: bool = False,
+    news_feeds: list[str] | None = None,
+    **weibo: Any,
 ) -> dict[str, Any]:
-    """The config as data; ``weibo`` overrides or adds ``sources.weibo`` keys (lookback, max_pages, …)."""
+    """The config as data; ``weibo`` overrides or adds ``sources.weibo`` keys (lookback, max_pages, …).
+    ``with_bilibili`` adds ``sources.bilibili`` on the same server (its replica must be served there);
+    ``news_feeds`` adds ``sources.news`` reading those feeds."""
     source = {
         "base_url": base_url,
         "login_url": f"{base_url}/signin/qrcode?url=/",
         "politeness": {"enabled": False},  # politeness is for real sites
         **weibo,
     }
-    return {"store": store, "watchlist": watchlist, "sources": {"weibo": source}}
+    sources = {"weibo": source}
+    if with_bilibili:
+        sources["bilibili"] = {"base_url": base_url, "politeness": {"enabled": False}}
+    if news_feeds:
+        sources["news"] = {"feeds": news_feeds, "politeness": {"enabled": False}}
+    return {"store": store, "watchlist": watchlist, "sources": sources}
 
 
 def write_crawl_config(path: Path, base_url: str, watchlist: list[dict[str, str]], **options: Any) -> Path:
