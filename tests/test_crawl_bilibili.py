@@ -8,9 +8,6 @@ tests talk to the replica directly: it must hold crawlers to the real API's rule
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,9 +27,9 @@ from fengxiang.textmatch import fold
 from nlp.clean import clean_post
 from sandbox.bilibili import BilibiliReplica, BiliVideo, BiliWorld, build_bilibili
 from sandbox.server import Request, Response, SandboxServer
-from store.base import MentionFilter
 from store.model import Mention
 from store.sqlite import SQLiteStore
+from tests.crawl_helpers import run_crawl, stored_mentions
 
 slow = pytest.mark.slow
 TERMS = ("启航汽车", "澜颜")
@@ -47,22 +44,10 @@ class Site:
     config: Path
 
     def crawl(self) -> tuple[int, dict[str, Any]]:
-        finished = subprocess.run(
-            [sys.executable, "-m", "fengxiang.cli", "crawl", "bilibili", "--json", "--config", str(self.config)],
-            capture_output=True,
-            env=os.environ.copy(),
-            timeout=180,
-            check=False,
-        )
-        assert finished.stdout, finished.stderr.decode()
-        return finished.returncode, json.loads(finished.stdout)[0]
+        return run_crawl("bilibili", self.config)
 
     def mentions(self) -> dict[str, Mention]:
-        store = SQLiteStore(self.folder / "crawl.db")
-        try:
-            return {mention.id: mention for mention in store.iter_mentions(MentionFilter())}
-        finally:
-            store.close()
+        return stored_mentions(self.folder / "crawl.db")
 
     def cursors(self) -> dict[str, str | None]:
         store = SQLiteStore(self.folder / "crawl.db")

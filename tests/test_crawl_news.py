@@ -6,10 +6,6 @@ and checks what the store holds afterwards against the replica's articles.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +21,9 @@ from fengxiang.textmatch import fold
 from nlp.clean import clean_post
 from sandbox.news import SITES, NewsArticle, NewsReplica
 from sandbox.server import SandboxServer
-from store.base import MentionFilter
 from store.model import Mention
 from store.sqlite import SQLiteStore
+from tests.crawl_helpers import run_crawl, stored_mentions
 
 pytestmark = pytest.mark.slow
 
@@ -40,22 +36,10 @@ class Newsroom:
     config: Path
 
     def crawl(self) -> tuple[int, dict[str, Any]]:
-        finished = subprocess.run(
-            [sys.executable, "-m", "fengxiang.cli", "crawl", "news", "--json", "--config", str(self.config)],
-            capture_output=True,
-            env=dict(os.environ),
-            timeout=180,
-            check=False,
-        )
-        assert finished.stdout, finished.stderr.decode()
-        return finished.returncode, json.loads(finished.stdout)[0]
+        return run_crawl("news", self.config)
 
     def mentions(self) -> dict[str, Mention]:
-        store = SQLiteStore(self.folder / "crawl.db")
-        try:
-            return {mention.id: mention for mention in store.iter_mentions(MentionFilter())}
-        finally:
-            store.close()
+        return stored_mentions(self.folder / "crawl.db")
 
     def expected(self) -> dict[str, NewsArticle]:
         """The articles a watchlist query matches: what a complete crawl must store."""

@@ -29,9 +29,9 @@ from sandbox.config import write_crawl_config
 from sandbox.scenario import Scenario, WeiboPost, build_scenario
 from sandbox.server import SandboxServer
 from sandbox.weibo import WeiboReplica
-from store.base import MentionFilter
 from store.model import Mention
 from store.sqlite import SQLiteStore
+from tests.crawl_helpers import run_crawl, stored_mentions
 
 pytestmark = pytest.mark.slow
 
@@ -46,22 +46,10 @@ class Site:
     config: Path
 
     def crawl(self, *, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-        finished = subprocess.run(
-            [sys.executable, "-m", "fengxiang.cli", "crawl", "weibo", "--json", "--config", str(self.config)],
-            capture_output=True,
-            env={**os.environ, **(env or {})},
-            timeout=180,
-            check=False,
-        )
-        assert finished.stdout, finished.stderr.decode()
-        return finished.returncode, json.loads(finished.stdout)[0]
+        return run_crawl("weibo", self.config, env)
 
     def mentions(self) -> dict[str, Mention]:
-        store = SQLiteStore(self.folder / "crawl.db")
-        try:
-            return {mention.id: mention for mention in store.iter_mentions(MentionFilter())}
-        finally:
-            store.close()
+        return stored_mentions(self.folder / "crawl.db")
 
     def cursors(self) -> dict[str, str | None]:
         store = SQLiteStore(self.folder / "crawl.db")

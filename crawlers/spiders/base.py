@@ -3,14 +3,19 @@ that the platform is blocking it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
+from twisted.internet.error import TCPTimedOutError
+from twisted.internet.error import TimeoutError as ConnectTimeoutError
+from twisted.python.failure import Failure
 
 from crawlers.context import CrawlContext, load_crawl_config
 from crawlers.cookies import CookieFileError, session_cookies
@@ -25,6 +30,17 @@ class Block:
 
     kind: BlockKind
     message: str  # for the health record: the cause and the fix, no secrets
+
+
+@dataclass
+class SearchTerm:
+    """A search term's progress in this run. Its cursor is a number that grows with time on the
+    platform (Weibo's post ids, Bilibili's publication times): 0 means never crawled."""
+
+    text: str
+    cursor: int  # the newest value an earlier run finished with
+    newest: int = 0
+    finished: bool = False  # the search reached a normal stop: the cursor may advance
 
 
 class PlatformSpider(scrapy.Spider):
@@ -91,6 +107,35 @@ class PlatformSpider(scrapy.Spider):
         """Cursor key → value to store once the run has finished cleanly (incremental crawling)."""
         return {}
 
+    # -- keyword search, for the platforms that have one
+
+    def search_terms(self) -> dict[str, SearchTerm]:
+        """Every positive term of every watchlist entry, once, in watchlist order, with its cursor."""
+        texts = (term for entry in self.context.config.watchlist for term in entry.parsed_query.terms())
+        terms = {}
+        for text in dict.fromkeys(texts):
+            saved = self.context.store.get_cursor(self.platform, _search_cursor_key(text))
+            terms[text] = SearchTerm(text, int(saved) if saved and saved.isdigit() else 0)
+        return terms
+
+    @staticmethod
+    def search_cursors(terms: Iterable[SearchTerm]) -> dict[str, str]:
+        """Cursor key → newest value, for the terms whose search ended normally."""
+        return {
+            _search_cursor_key(term.text): str(max(term.newest, term.cursor))
+            for term in terms
+            if term.finished and max(term.newest, term.cursor)
+        }
+
+    def count_failed_request(self, failure: Failure) -> None:
+        self.crawler.stats.inc_value("fengxiang/failed_requests")
+        if failure.check(DownloadTimeoutError, TCPTimedOutError, ConnectTimeoutError):
+            self.crawler.stats.inc_value("fengxiang/timeouts")
+
     def block_in(self, response: Response) -> Block | None:
         """How this platform says "stop" in an answer; None for a normal answer."""
         raise NotImplementedError
+
+
+def _search_cursor_key(term: str) -> str:
+    return f"search:{term}"

@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import Response
-from twisted.internet.error import TCPTimedOutError
-from twisted.internet.error import TimeoutError as ConnectTimeoutError
 from twisted.python.failure import Failure
 
-from crawlers.spiders.base import Block, PlatformSpider
+from crawlers.spiders.base import Block, PlatformSpider, SearchTerm
 from crawlers.spiders.bilibili_shapes import (
     PUBLIC_API,
     STALE_SIGNATURE,
@@ -51,16 +47,6 @@ from crawlers.spiders.bilibili_shapes import (
 _KEY_REFRESHES = 1  # fetching the keys again more often than this per run means signing itself is broken
 
 
-@dataclass
-class _Term:
-    """A search term's progress in this run."""
-
-    text: str
-    cursor: int  # the newest pubdate an earlier run finished with (0: never crawled)
-    newest: int = 0
-    finished: bool = False  # the search reached a normal stop: the cursor may advance
-
-
 class BilibiliSpider(PlatformSpider):
     name = "bilibili"
     platform = "bilibili"
@@ -68,7 +54,7 @@ class BilibiliSpider(PlatformSpider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.terms: dict[str, _Term] = {}
+        self.terms: dict[str, SearchTerm] = {}
         self.seen: set[str] = set()  # video and comment ids handled in this run (terms overlap)
         self.cards: dict[str, dict[str, Any]] = {}  # owner mid -> data.card, fetched once per run
         self.cookies: dict[str | bytes, Any] = {}
@@ -97,10 +83,8 @@ class BilibiliSpider(PlatformSpider):
             waiting, self.waiting_for_key = self.waiting_for_key, []
             yield from (redo() for redo in waiting)
             return
-        store = self.context.store
-        for text in self.search_terms():
-            cursor = store.get_cursor(self.platform, _cursor_key(text))
-            self.terms[text] = _Term(text, int(cursor) if cursor and cursor.isdigit() else 0)
+        self.terms = self.search_terms()
+        for text in self.terms:
             yield self._search(text, 1)
 
     def nav_failed(self, failure: Failure) -> None:
@@ -112,18 +96,9 @@ class BilibiliSpider(PlatformSpider):
                 term.finished = False
             self.waiting_for_key = []
 
-    def search_terms(self) -> list[str]:
-        """Every positive term of every watchlist entry, once, in watchlist order."""
-        terms = (term for entry in self.context.config.watchlist for term in entry.parsed_query.terms())
-        return list(dict.fromkeys(terms))
-
     def cursors_to_save(self) -> dict[str, str]:
         """Cursor key → newest pubdate, for the terms whose search ended normally."""
-        return {
-            _cursor_key(term.text): str(max(term.newest, term.cursor))
-            for term in self.terms.values()
-            if term.finished and max(term.newest, term.cursor)
-        }
+        return self.search_cursors(self.terms.values())
 
     # -- search -------------------------------------------------------------------------------
 
@@ -326,9 +301,7 @@ class BilibiliSpider(PlatformSpider):
 
     def request_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        self.crawler.stats.inc_value("fengxiang/failed_requests")
-        if failure.check(DownloadTimeoutError, TCPTimedOutError, ConnectTimeoutError):
-            self.crawler.stats.inc_value("fengxiang/timeouts")
+        self.count_failed_request(failure)
         term = request.cb_kwargs.get("term")
         if term is not None:
             self._page_lost(term, failure.getErrorMessage())
@@ -370,7 +343,3 @@ class BilibiliSpider(PlatformSpider):
                 "from a logged-in browser",
             )
         return None
-
-
-def _cursor_key(term: str) -> str:
-    return f"search:{term}"

@@ -17,14 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import Response
-from twisted.internet.error import TCPTimedOutError
-from twisted.internet.error import TimeoutError as ConnectTimeoutError
 from twisted.python.failure import Failure
 
 from crawlers.login import WEIBO
-from crawlers.spiders.base import Block, PlatformSpider
+from crawlers.spiders.base import Block, PlatformSpider, SearchTerm
 from crawlers.spiders.weibo_shapes import (
     PUBLIC_ORIGIN,
     SEARCH_HOT,
@@ -50,16 +47,6 @@ _VISITOR_PAGE_MARK = b"Sina Visitor System"
 
 
 @dataclass
-class _Term:
-    """A search term's progress in this run."""
-
-    text: str
-    cursor: int  # the newest post id an earlier run finished with (0: never crawled)
-    newest: int = 0
-    finished: bool = False  # the realtime pass reached a normal stop: the cursor may advance
-
-
-@dataclass
 class _PendingPost:
     """A post waiting for the full text of itself and/or of the root it reposts."""
 
@@ -76,7 +63,7 @@ class WeiboSpider(PlatformSpider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.terms: dict[str, _Term] = {}
+        self.terms: dict[str, SearchTerm] = {}
         self.seen: set[str] = set()  # post ids handled in this run (terms overlap)
         self.long_texts: dict[str, str] = {}  # post id -> full HTML fetched in this run
         self.cookies: dict[str | bytes, Any] = {}
@@ -94,26 +81,15 @@ class WeiboSpider(PlatformSpider):
         if self.cookies and not logged_in:
             self.crawler.stats.set_value("fengxiang/login_expired", True)
             self.logger.warning("the Weibo login cookie no longer logs in; crawling as a visitor")
-        store = self.context.store
-        for text in self.search_terms():
-            cursor = store.get_cursor(self.platform, _cursor_key(text))
-            self.terms[text] = _Term(text, int(cursor) if cursor and cursor.isdigit() else 0)
+        self.terms = self.search_terms()
+        for text in self.terms:
             yield self._search(text, SEARCH_REALTIME, 1)
             if self.context.source.hot_pages:
                 yield self._search(text, SEARCH_HOT, 1)
 
-    def search_terms(self) -> list[str]:
-        """Every positive term of every watchlist entry, once, in watchlist order."""
-        terms = (term for entry in self.context.config.watchlist for term in entry.parsed_query.terms())
-        return list(dict.fromkeys(terms))
-
     def cursors_to_save(self) -> dict[str, str]:
         """Cursor key → newest post id, for the terms whose realtime pass ended normally."""
-        return {
-            _cursor_key(term.text): str(max(term.newest, term.cursor))
-            for term in self.terms.values()
-            if term.finished and max(term.newest, term.cursor)
-        }
+        return self.search_cursors(self.terms.values())
 
     # -- search -------------------------------------------------------------------------------
 
@@ -277,9 +253,7 @@ class WeiboSpider(PlatformSpider):
 
     def request_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        self.crawler.stats.inc_value("fengxiang/failed_requests")
-        if failure.check(DownloadTimeoutError, TCPTimedOutError, ConnectTimeoutError):
-            self.crawler.stats.inc_value("fengxiang/timeouts")
+        self.count_failed_request(failure)
         term = request.cb_kwargs.get("term")
         if term is not None:
             self._page_lost(term, request.cb_kwargs["kind"], failure.getErrorMessage())
@@ -316,10 +290,6 @@ class WeiboSpider(PlatformSpider):
                 "log in with `fengxiang login weibo`, or crawl more slowly",
             )
         return None
-
-
-def _cursor_key(term: str) -> str:
-    return f"search:{term}"
 
 
 def _long_texts_of(mblog: dict[str, Any]) -> list[str]:
