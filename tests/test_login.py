@@ -244,10 +244,13 @@ def _scan_when_shown(server: SandboxServer) -> threading.Thread:
     """The phone: once the QR page was requested, scan and confirm it."""
 
     def scan() -> None:
+        # The request counter moves before the page has made its code, so a first
+        # scan can find none (404): keep scanning until one is there.
         deadline = time.monotonic() + 20
-        while server.requests["/signin/qrcode"] == 0 and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            if server.requests["/signin/qrcode"] and _post(server.base_url + "/__sandbox__/weibo/login/scan")[0] == 200:
+                return
             time.sleep(0.05)
-        _post(server.base_url + "/__sandbox__/weibo/login/scan")
 
     phone = threading.Thread(target=scan, daemon=True)
     phone.start()
