@@ -11,7 +11,7 @@ import csv
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -285,11 +285,17 @@ def cmd_train_sentiment(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     config = _config(args)
     where = _mention_filter(args, config)
+    if args.corrected and (where.until or where.sentiments or where.platforms or where.text):
+        raise UsageError("--corrected takes only --brand and --since (corrected since then) as filters")
     with _store(config) as store, _output(args.output) as out:
         progress = Progress("export")
         write = _jsonl_writer(out) if args.format == "jsonl" else _csv_writer(out)
         count = 0
-        for count, mention in enumerate(store.iter_mentions(where), start=1):
+        # --corrected: the mentions people labelled by hand, newest correction first (training data)
+        mentions: Iterable[Mention] = (
+            store.corrections(since=where.since, brand=where.brand) if args.corrected else store.iter_mentions(where)
+        )
+        for count, mention in enumerate(mentions, start=1):
             write(mention)
             progress.update(count)
         progress.finish()
@@ -633,6 +639,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(export)
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    export.add_argument(
+        "--corrected",
+        action="store_true",
+        help="only mentions whose sentiment a person corrected (for train-sentiment --extra)",
+    )
     export.set_defaults(run=cmd_export)
 
     crawl_parser = commands.add_parser("crawl", parents=[common], help="crawl now, analyse and store")

@@ -90,6 +90,14 @@ class AuthorStats:
     engagement: int
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Who spoke in a window: distinct authors, and their followers summed (an upper bound on reach)."""
+
+    voices: int
+    reach: int
+
+
 class AuthorPost(NamedTuple):
     """One mention as the author analysis (kol/) reads it: who posted it, how it did, whom it reposted.
 
@@ -232,6 +240,10 @@ class Store(Protocol):
 
     # Authors and influence (kol/): the queries behind `fengxiang kol` and the dashboard's KOL page.
 
+    def audience(self, window: Window) -> Audience:
+        """Distinct authors of the window and their summed followers (newest profiles)."""
+        ...
+
     def author_posts(self, window: Window) -> list[AuthorPost]:
         """Every mention of the window as the influence analysis needs it, oldest first."""
         ...
@@ -320,5 +332,36 @@ class Store(Protocol):
     def incident_events(self, incident_pk: int) -> list[IncidentEvent]: ...
 
     def acknowledge_incident(self, incident_pk: int, *, by: str, at: datetime) -> bool: ...
+
+    def resolve_incident(self, incident_pk: int, *, by: str, at: datetime) -> bool:
+        """A person closes an open incident: status resolved at ``at`` and a "resolved" timeline event naming
+        ``by``; afterwards it is like one the rules resolved (a relapse within the cooldown reopens it).
+        False when the incident is unknown or already resolved."""
+        ...
+
+    def incident(self, pk: int) -> Incident | None:
+        """One incident by its pk; None when unknown."""
+        ...
+
+    # Sentiment corrections: a person's label beats the model's, through re-crawls and `fengxiang reanalyze`.
+
+    def correct_sentiment(self, mention_id: str, label: str, *, by: str, at: datetime) -> Mention:
+        """Record (or replace) a person's label for a stored mention and store the mention with it, so every
+        count, histogram and search by sentiment follows; the corrected mention. Its ``sentiment`` then
+        carries ``corrected_by``, ``corrected_at`` and ``model_label``. Confirming the model's own label is
+        a correction too. An unknown id or label is a StoreError."""
+        ...
+
+    def undo_correction(self, mention_id: str) -> Mention | None:
+        """Forget the mention's correction and give it back the model's label (none if the model never
+        labelled it); the mention as now stored, or None when it had no correction."""
+        ...
+
+    def corrections(self, *, since: datetime | None = None, brand: str | None = None) -> list[Mention]:
+        """The corrected mentions, newest correction first: corrected since ``since``, of one brand or all.
+
+        Every upsert honours the stored corrections: a mention with one is stored with the corrected label,
+        and the incoming label becomes its ``model_label``."""
+        ...
 
     def close(self) -> None: ...

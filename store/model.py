@@ -79,7 +79,12 @@ class Sentiment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: SentimentLabel
-    probs: dict[SentimentLabel, Probability] | None = None
+    probs: dict[SentimentLabel, Probability] | None = None  # the model's, also on a corrected mention
+    # Set on a mention a person corrected (the store keeps the correction through re-analysis):
+    # ``label`` is then theirs, ``model_label`` what the model said (None: not analysed).
+    corrected_by: str | None = None
+    corrected_at: datetime | None = None
+    model_label: SentimentLabel | None = None
 
 
 class Mention(BaseModel):

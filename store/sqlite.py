@@ -26,11 +26,13 @@ import orjson
 from fengxiang.query import Query, compile_sql, fts_match_expression
 from fengxiang.textmatch import index_document_folded
 from store import sqlite_authors as authors
+from store import sqlite_corrections as corrections
 from store import sqlite_derived as derived
 from store import sqlite_incidents as incidents
 from store import sqlite_outbox as outbox
 from store.base import (
     UNLABELED,
+    Audience,
     AuthorPost,
     AuthorStats,
     Bucket,
@@ -214,28 +216,32 @@ class SQLiteStore:
         latest = {row.id: row for row in prepared}  # the last copy of an id wins
         if not latest:
             return UpsertResult()
-        rows = list(latest.values())
         with self._write() as conn:
-            author_pks = self._upsert_authors(conn, rows)
-            stored = self._stored(conn, list(latest))
-            fresh = [row for row in rows if row.id not in stored]
-            known = [row for row in rows if row.id in stored]
-            next_pk = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM mentions").fetchone()[0]
-            pks = {row.id: next_pk + i for i, row in enumerate(fresh)}
-            pks.update((mention_id, old.mention_pk) for mention_id, (old, _) in stored.items())
-            conn.executemany(
-                "INSERT INTO mentions (id, platform, created_at, utc_offset, author_pk, sentiment,"
-                " engagement, match_text, doc, pk) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [(*_columns(row, author_pks), pks[row.id]) for row in fresh],
-            )
-            conn.executemany(
-                "UPDATE mentions SET id=?, platform=?, created_at=?, utc_offset=?, author_pk=?, sentiment=?,"
-                " engagement=?, match_text=?, doc=? WHERE pk=?",
-                [(*_columns(row, author_pks), pks[row.id]) for row in known],
-            )
-            self._reindex_text(conn, fresh, known, stored, pks)
-            derived.retract(conn, [stored[row.id][0] for row in known], offset=self._offset)
-            derived.add(conn, [_facts(row, pks, author_pks) for row in rows], offset=self._offset)
+            return self._upsert_rows(conn, list(latest.values()))
+
+    def _upsert_rows(self, conn: sqlite3.Connection, rows: list[MentionRow]) -> UpsertResult:
+        """The body of ``upsert_prepared``, inside the caller's transaction; ids are unique."""
+        rows = corrections.honour(conn, rows, self._zone)  # a person's label outlives the model's
+        author_pks = self._upsert_authors(conn, rows)
+        stored = self._stored(conn, [row.id for row in rows])
+        fresh = [row for row in rows if row.id not in stored]
+        known = [row for row in rows if row.id in stored]
+        next_pk = conn.execute("SELECT coalesce(max(pk), 0) + 1 FROM mentions").fetchone()[0]
+        pks = {row.id: next_pk + i for i, row in enumerate(fresh)}
+        pks.update((mention_id, old.mention_pk) for mention_id, (old, _) in stored.items())
+        conn.executemany(
+            "INSERT INTO mentions (id, platform, created_at, utc_offset, author_pk, sentiment,"
+            " engagement, match_text, doc, pk) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(*_columns(row, author_pks), pks[row.id]) for row in fresh],
+        )
+        conn.executemany(
+            "UPDATE mentions SET id=?, platform=?, created_at=?, utc_offset=?, author_pk=?, sentiment=?,"
+            " engagement=?, match_text=?, doc=? WHERE pk=?",
+            [(*_columns(row, author_pks), pks[row.id]) for row in known],
+        )
+        self._reindex_text(conn, fresh, known, stored, pks)
+        derived.retract(conn, [stored[row.id][0] for row in known], offset=self._offset)
+        derived.add(conn, [_facts(row, pks, author_pks) for row in rows], offset=self._offset)
         return UpsertResult(inserted=len(fresh), updated=len(known))
 
     def _upsert_authors(self, conn: sqlite3.Connection, rows: list[MentionRow]) -> dict[str, int]:
@@ -267,6 +273,32 @@ class SQLiteStore:
             marks = ",".join("?" * len(chunk))
             self._author_pks.update(conn.execute(f"SELECT id, pk FROM authors WHERE id IN ({marks})", chunk))
         return self._author_pks
+
+    # -- sentiment corrections --------------------------------------------------------------
+
+    def correct_sentiment(self, mention_id: str, label: str, *, by: str, at: datetime) -> Mention:
+        corrections.check_label(label)
+        with self._write() as conn:
+            mention = corrections.record(conn, mention_id, label, by, at)
+            self._upsert_rows(conn, [prepare_row(mention)])
+        return self._stored_mention(mention_id)
+
+    def undo_correction(self, mention_id: str) -> Mention | None:
+        with self._write() as conn:
+            mention = corrections.remove(conn, mention_id)
+            if mention is None:
+                return None
+            self._upsert_rows(conn, [prepare_row(mention)])
+        return self._stored_mention(mention_id)
+
+    def corrections(self, *, since: datetime | None = None, brand: str | None = None) -> list[Mention]:
+        with self._errors("read"):
+            return corrections.select(self._conn, since=since, brand=brand)
+
+    def _stored_mention(self, mention_id: str) -> Mention:
+        mention = self.get(mention_id)
+        assert mention is not None  # written in the transaction just committed; mentions are never deleted
+        return mention
 
     @staticmethod
     def _stored(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[derived.Facts, str]]:
@@ -496,6 +528,16 @@ class SQLiteStore:
             counts.by_sentiment[label] = counts.by_sentiment.get(label, 0) + n
             counts.by_platform[platform] = counts.by_platform.get(platform, 0) + n
         return counts
+
+    def audience(self, window: Window) -> Audience:
+        since, until = _seconds(window)
+        if window.platforms:  # the per-day rollup has no platform: read the window from the timeline
+            days, edges = (0, 0), [(since, until)]
+        else:
+            first_day, end_day = self._whole_units(since, until, 86_400)
+            days, edges = (first_day, end_day), self._edges(since, until, first_day, end_day, 86_400)
+        with self._errors("read"):
+            return authors.audience(self._conn, window.brand or ALL, days, edges, window.platforms)
 
     def histogram(self, window: Window, *, interval: Interval = "day", split: Split = "sentiment") -> list[Bucket]:
         hours_per_bucket = 1 if interval == "hour" else 24
@@ -826,6 +868,14 @@ class SQLiteStore:
     def acknowledge_incident(self, incident_pk: int, *, by: str, at: datetime) -> bool:
         with self._write() as conn:
             return incidents.acknowledge(conn, incident_pk, by, at)
+
+    def resolve_incident(self, incident_pk: int, *, by: str, at: datetime) -> bool:
+        with self._write() as conn:
+            return incidents.resolve(conn, incident_pk, by, at)
+
+    def incident(self, pk: int) -> Incident | None:
+        with self._errors("read"):
+            return incidents.select_incident(self._conn, pk, self._zone)
 
 
 def _facts(row: MentionRow, pks: dict[str, int], author_pks: dict[str, int]) -> derived.Facts:

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from store.base import AuthorPost, Window
+from store.base import Audience, AuthorPost, Window
 from store.model import Author, account_key
 from store.sqlite_derived import ALL
 
@@ -89,3 +89,30 @@ def brand_totals(conn: sqlite3.Connection, brand: str, keys: Sequence[str]) -> d
         (brand, *keys),
     )
     return {key: (pk, n) for key, pk, n in rows}
+
+
+def audience(
+    conn: sqlite3.Connection,
+    scope: str,
+    days: tuple[int, int],
+    edges: Sequence[tuple[int, int]],
+    platforms: Sequence[str] = (),
+) -> Audience:
+    """Distinct authors of a window and their followers summed: the whole local days from the
+    per-day rollup, the partial days at the ends from the timeline."""
+    parts = ["SELECT author_pk FROM author_days WHERE scope = ? AND day >= ? AND day < ?"]
+    params: list[object] = [scope, *days]
+    platform_clause = f" AND platform IN ({','.join('?' * len(platforms))})" if platforms else ""
+    for since, until in edges:
+        parts.append(
+            "SELECT author_pk FROM timeline WHERE scope = ? AND created_at >= ? AND created_at < ?"
+            f" AND author_pk IS NOT NULL{platform_clause}"
+        )
+        params += [scope, since, until, *platforms]
+    voices, reach = conn.execute(
+        f"SELECT count(*), coalesce(sum(a.followers), 0) FROM (SELECT DISTINCT author_pk FROM"
+        f" ({' UNION ALL '.join(parts)})) AS seen"
+        " JOIN authors a ON a.pk = seen.author_pk",
+        params,
+    ).fetchone()
+    return Audience(voices, reach)

@@ -143,6 +143,11 @@ def select_incidents(
     return [_incident_from_row(row, zone) for row in rows]
 
 
+def select_incident(conn: sqlite3.Connection, pk: int, zone: tzinfo) -> Incident | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM incidents WHERE pk = ?", (pk,)).fetchone()
+    return _incident_from_row(row, zone) if row else None
+
+
 def select_events(conn: sqlite3.Connection, incident_pk: int, zone: tzinfo) -> list[IncidentEvent]:
     rows = conn.execute(
         "SELECT at, kind, severity, volume, note FROM incident_events WHERE incident_pk = ? ORDER BY seq",
@@ -162,3 +167,18 @@ def acknowledge(conn: sqlite3.Connection, incident_pk: int, by: str, at: datetim
     if updated:
         _insert_event(conn, incident_pk, IncidentEvent(at, "acknowledged", "", 0.0, by))
     return bool(updated)
+
+
+def resolve(conn: sqlite3.Connection, incident_pk: int, by: str, at: datetime) -> bool:
+    """A person closes an open incident: from then on it is resolved like one the rules resolved (a relapse
+    within the cooldown reopens it). No message goes out: whoever closed it knows."""
+    rows = conn.execute(
+        "UPDATE incidents SET status = 'resolved', resolved_at = ? WHERE pk = ? AND status = 'open'"
+        " RETURNING severity, volume",
+        (_ts(at), incident_pk),
+    ).fetchall()  # all of them: a RETURNING statement left unfinished would block the COMMIT
+    if not rows:
+        return False
+    [(severity, volume)] = rows
+    _insert_event(conn, incident_pk, IncidentEvent(at, "resolved", severity, volume, f"{by} 手动关闭"))
+    return True

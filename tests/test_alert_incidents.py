@@ -10,6 +10,7 @@ from alerts.incidents import Policy, plan_changes, release_time
 from alerts.signals import Signal
 from fengxiang.config import QuietHours
 from store.base import Incident, IncidentChange
+from store.sqlite import SQLiteStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=SHANGHAI)
@@ -89,6 +90,35 @@ def test_an_incident_resolves_after_staying_quiet_and_a_relapse_within_the_coold
     ledger.run([], NOON + timedelta(hours=7, minutes=1))
     assert messages(ledger.run([spike()], NOON + timedelta(hours=10))) == [("opened", "值班群"), ("opened", "品牌部")]
     assert len(ledger.incidents) == 2
+
+
+def test_an_incident_closed_by_hand_lives_on_like_one_the_rules_resolved(tmp_path) -> None:
+    store = SQLiteStore(tmp_path / "store.db")
+
+    def evaluate(signals: list[Signal], now: datetime) -> list[IncidentChange]:  # as alerts.evaluate does
+        open_ = store.incidents(status="open")
+        resolved = store.incidents(status="resolved", resolved_since=now - POLICY.cooldown)
+        changes = plan_changes(signals, open_, resolved, now, POLICY)
+        store.apply_incident_changes(changes)
+        return changes
+
+    evaluate([spike()], NOON)
+    [incident] = store.incidents()
+    assert store.resolve_incident(incident.pk, by="小李", at=NOON + timedelta(minutes=30))  # type: ignore[arg-type]
+    assert evaluate([], NOON + timedelta(hours=1)) == []  # closed: nothing left to resolve or to announce
+    # a relapse within the cooldown reopens the same incident quietly
+    relapse = evaluate([spike()], NOON + timedelta(hours=2))
+    assert messages(relapse) == [] and relapse[0].event is not None and relapse[0].event.kind == "reopened"
+    assert [(i.pk, i.status) for i in store.incidents()] == [(incident.pk, "open")]
+    kinds = [event.kind for event in store.incident_events(incident.pk)]  # type: ignore[arg-type]
+    assert kinds == ["opened", "resolved", "reopened"]
+    # closed by hand again, then quiet past the cooldown: the same fingerprint opens a new incident
+    assert store.resolve_incident(incident.pk, by="小李", at=NOON + timedelta(hours=3))  # type: ignore[arg-type]
+    assert not store.resolve_incident(incident.pk, by="小王", at=NOON + timedelta(hours=3))  # type: ignore[arg-type]
+    fresh = evaluate([spike()], NOON + timedelta(hours=5, minutes=1))
+    assert messages(fresh) == [("opened", "值班群"), ("opened", "品牌部")]
+    assert len(store.incidents()) == 2
+    store.close()
 
 
 def test_event_rules_close_without_a_resolution_message() -> None:
