@@ -90,6 +90,14 @@ class AuthorStats:
     engagement: int
 
 
+class MatchSample(NamedTuple):
+    """What a text query finds in a window, as far as a preview looked (see ``Store.match_sample``)."""
+
+    ids: list[str]  # the newest matches first
+    found: int  # matches counted, at most the cap; a lower bound when timed out
+    timed_out: bool
+
+
 @dataclass(frozen=True)
 class Audience:
     """Who spoke in a window: distinct authors, and their followers summed (an upper bound on reach)."""
@@ -242,6 +250,12 @@ class Store(Protocol):
 
     def audience(self, window: Window) -> Audience:
         """Distinct authors of the window and their summed followers (newest profiles)."""
+        ...
+
+    def match_sample(self, where: MentionFilter, *, cap: int, keep: int, budget: float) -> MatchSample:
+        """For a preview of ``where.text`` over ``[where.since, where.until)`` among every stored
+        mention (other filters are ignored): the newest ``keep`` ids, the matches counted up to
+        ``cap``, giving up after ``budget`` seconds with what was found by then."""
         ...
 
     def author_posts(self, window: Window) -> list[AuthorPost]:

@@ -30,6 +30,7 @@ from store import sqlite_corrections as corrections
 from store import sqlite_derived as derived
 from store import sqlite_incidents as incidents
 from store import sqlite_outbox as outbox
+from store import sqlite_preview as preview
 from store.base import (
     UNLABELED,
     Audience,
@@ -41,6 +42,7 @@ from store.base import (
     IncidentChange,
     IncidentEvent,
     Interval,
+    MatchSample,
     MentionFilter,
     NewOutboxItem,
     OutboxItem,
@@ -528,6 +530,13 @@ class SQLiteStore:
             counts.by_sentiment[label] = counts.by_sentiment.get(label, 0) + n
             counts.by_platform[platform] = counts.by_platform.get(platform, 0) + n
         return counts
+
+    def match_sample(self, where: MentionFilter, *, cap: int, keep: int, budget: float) -> MatchSample:
+        if where.text is None or where.since is None or where.until is None:
+            raise ValueError("a match sample needs a text query and both ends of the window")
+        window = [int(where.since.timestamp()), int(where.until.timestamp())]
+        with self._errors("read"):
+            return preview.match_sample(self.path, where.text, window, cap, keep, budget)
 
     def audience(self, window: Window) -> Audience:
         since, until = _seconds(window)
