@@ -12,14 +12,22 @@ SENTIMENT_DATA ?= ../shared/data/sentiment
 install: $(STAMP) system
 
 # Debian packages the project drives: chromium (QR login through Playwright; `playwright install`
-# cannot download browsers here). Checked on every run, installed once, only as root.
+# cannot download browsers here) and fonts-wqy-microhei (a CJK font, so the dashboard's word cloud
+# draws Chinese instead of boxes). Checked on every run; one apt-get update and install for whatever
+# is missing, only as root.
 system:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	dpkg-query -W -f='$${Status}' fonts-wqy-microhei 2>/dev/null | grep -q 'install ok installed' || \
+		missing="$$missing fonts-wqy-microhei"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else \
-			echo "chromium is missing: run  sudo apt-get install chromium  (browser tests are skipped without it)"; \
-		fi; }
+			echo "missing Debian packages:$$missing: run  sudo apt-get install$$missing " \
+				"(browser tests are skipped without chromium; the word cloud needs the font)"; \
+		fi; \
+	fi
 
 # Reinstalled whenever pyproject.toml changes.
 $(STAMP): pyproject.toml

@@ -23,7 +23,7 @@ import orjson
 from crawlers.cookies import CookieFileError, session_cookies
 from crawlers.login import LOGINS, LoginError, login_spec, probe_login, run_login
 from crawlers.registry import PLATFORMS
-from fengxiang import __version__, alert_commands, kol_commands
+from fengxiang import __version__, alert_commands, dashboard_commands, kol_commands
 from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
 from fengxiang.config import (
@@ -341,6 +341,18 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             raise UsageError("--days must be at least 1")
         brand = _brand_name(args.brand, config)
         return alert_commands.run_backtest(store, config, now=now, days=args.days, brand=brand, as_json=args.json)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    if args.hash_password:
+        try:
+            return dashboard_commands.print_password_hash()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    config = _config(args)
+    with _store(config):  # opened once here: a broken store is named before the server starts
+        pass
+    return dashboard_commands.launch(config, port=args.port, address=args.address)
 
 
 def cmd_kol(args: argparse.Namespace) -> int:
@@ -700,6 +712,14 @@ def build_parser() -> argparse.ArgumentParser:
     kol.add_argument("--limit", type=int, default=20, help="authors per brand (20)")
     kol.add_argument("--json", action="store_true", help="machine-readable output")
     kol.set_defaults(run=cmd_kol)
+
+    dashboard = commands.add_parser("dashboard", parents=[common], help="start the Streamlit dashboard")
+    dashboard.add_argument("--port", type=int, help="port to listen on (default: dashboard.port, 8501)")
+    dashboard.add_argument("--address", help="address to listen on (default: dashboard.address, 127.0.0.1)")
+    dashboard.add_argument(
+        "--hash-password", action="store_true", help="print a password hash for dashboard.password_hash and exit"
+    )
+    dashboard.set_defaults(run=cmd_dashboard)
 
     _add_alert_commands(commands, common)
     return parser

@@ -657,6 +657,35 @@ class KolConfig(_Section):
         return _duration_from_text(value)
 
 
+class DashboardConfig(_Section):
+    """The Streamlit dashboard (``fengxiang dashboard``)."""
+
+    port: int = Field(default=8501, ge=1, le=65535)
+    address: str = "127.0.0.1"  # loopback by default: set 0.0.0.0 to let the team reach it
+    refresh: timedelta = timedelta(minutes=1)  # open pages refresh their numbers this often
+    cache_ttl: timedelta = timedelta(minutes=1)  # a query's answer is reused this long
+    # Optional login: a hash from `fengxiang dashboard --hash-password` (never the password itself),
+    # or OIDC through Streamlit's st.login when `.streamlit/secrets.toml` has an [auth] section.
+    password_hash: str | None = None
+    oidc: bool = False
+    font: Path | None = None  # a CJK font file for the word cloud; default: the one `make system` installs
+
+    @field_validator("refresh", "cache_ttl", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+    @field_validator("password_hash")
+    @classmethod
+    def _hash_is_ours(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("scrypt$"):
+            raise _fail(
+                "password_hash",
+                "this is not a password hash — run `fengxiang dashboard --hash-password` and paste what it prints",
+            )
+        return value
+
+
 class Config(_Section):
     """The whole ``fengxiang.yaml``. Build it with :func:`load_config`."""
 
@@ -667,13 +696,20 @@ class Config(_Section):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     nlp: NlpConfig = Field(default_factory=NlpConfig)
     kol: KolConfig = Field(default_factory=KolConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
 
     _config_file: Path | None = PrivateAttr(default=None)
 
-    @field_validator("watchlist", "sources", "alerts", "nlp", mode="before")
+    @field_validator("watchlist", "sources", "alerts", "nlp", "dashboard", mode="before")
     @classmethod
     def _empty_sections(cls, value: object, info: ValidationInfo) -> object:
-        empty_forms: dict[str | None, object] = {"watchlist": [], "sources": {}, "alerts": {}, "nlp": {}}
+        empty_forms: dict[str | None, object] = {
+            "watchlist": [],
+            "sources": {},
+            "alerts": {},
+            "nlp": {},
+            "dashboard": {},
+        }
         return _none_as_empty(value, empty_forms[info.field_name])
 
     @field_validator("store")

@@ -13,7 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -49,7 +49,7 @@ def _watchlist() -> list[dict]:
     return [{**entry, "official_accounts": [official[entry["name"]]]} for entry in demo_watchlist()]
 
 
-def write_demo_files(folder: Path) -> tuple[Path, Path]:
+def write_demo_files(folder: Path, end: datetime) -> tuple[Path, Path]:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -64,7 +64,6 @@ def write_demo_files(folder: Path) -> tuple[Path, Path]:
         encoding="utf-8",
     )
     posts = folder / "mentions.jsonl"
-    end = datetime.now(ZoneInfo("Asia/Shanghai"))
     # Unanalysed, as an export from another tool would be: the import analyses every post.
     write_jsonl(posts, generate_mentions(DEMO_POSTS, seed=7, end=end, days=60, analysed=False))
     write_jsonl(folder / "weibo-samples.jsonl", WEIBO_SAMPLES)
@@ -82,7 +81,8 @@ def run(folder: Path, *args: str) -> None:
 
 def main() -> None:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else ".demo").resolve()
-    config, posts = write_demo_files(folder)
+    end = datetime.now(ZoneInfo("Asia/Shanghai"))
+    config, posts = write_demo_files(folder, end)
     brand = BRANDS[0].name
     print(f"demo folder: {folder}\nconfig: {config.name} — {len(demo_watchlist())} watchlist entries")
     run(folder, "analyze", "weibo-samples.jsonl", "-o", "weibo-samples.analysed.jsonl")
@@ -128,7 +128,12 @@ def main() -> None:
         "-o",
         "risk.jsonl",
     )
+    print("\n# the alert rules, evaluated as the incident unfolded (no channel configured: recorded only)")
+    incident = (end - timedelta(days=4)).replace(minute=0, second=0, microsecond=0)  # where the generator puts it
+    for hours in (2, 8, 30):
+        run(folder, "alerts", "run", "--at", (incident + timedelta(hours=hours)).isoformat())
     print(f"\ndone. Try: cd {folder} && ../.venv/bin/fengxiang stats --brand {brand} --since 30d --json")
+    print(f"The dashboard on this data: cd {folder} && ../.venv/bin/fengxiang dashboard")
 
 
 if __name__ == "__main__":

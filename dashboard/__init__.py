@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: one module per page over a tested data layer (dashboard/data.py)."""
