@@ -15,9 +15,15 @@ def signed_in_user(settings: DashboardConfig) -> str | None:
     """The user's name once signed in (``ANONYMOUS`` when no login is configured); None while the
     login form is showing — the page must stop then."""
     if settings.oidc:
-        if st.user.is_logged_in:
+        if st.user.get("is_logged_in"):
             return str(st.user.get("name") or st.user.get("email") or "已登录用户")
         st.title("风向 · 舆情看板")
+        if not _oidc_configured():
+            st.error(
+                "配置了 dashboard.oidc，但 .streamlit/secrets.toml 没有 [auth] 段 — 按 Streamlit 的 st.login "
+                "说明补上，或把 dashboard.oidc 设为 false"
+            )
+            return None
         st.button("登录", on_click=st.login, type="primary")
         return None
     if settings.password_hash is None:
@@ -33,3 +39,10 @@ def signed_in_user(settings: DashboardConfig) -> str | None:
                 st.rerun()
             st.error("密码不对，请重试")
     return None
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets file at all
+        return False

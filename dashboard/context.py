@@ -64,6 +64,11 @@ class Context:
         """Read afresh on every run, fragment re-runs included: they must move the window on."""
         return current_selection(self.config)
 
+    def slow_selection(self, step: timedelta) -> Selection:
+        """The selection with its end moving on only every ``step`` (at least the cache's lifetime):
+        for answers that take seconds on a big store and change slowly, like the KOL ranking."""
+        return current_selection(self.config, step)
+
 
 def config_path() -> Path:
     return resolve_config_path(None).absolute()
@@ -95,13 +100,13 @@ def store_for(config: Config) -> tuple[Store, str]:
     return _store(key, config), key
 
 
-def now(config: Config) -> datetime:
-    """The end of the window: the current time floored to the cache's lifetime, so everyone asking
-    within one lifetime asks the same question and gets the cached answer."""
+def now(config: Config, step: timedelta | None = None) -> datetime:
+    """The end of the window: the current time floored to the cache's lifetime (or a longer
+    ``step``), so everyone asking within one lifetime asks the same question and gets the cached answer."""
     pinned = st.session_state.get(UNTIL)
     if isinstance(pinned, datetime):
         return pinned
-    ttl = max(int(config.dashboard.cache_ttl.total_seconds()), 1)
+    ttl = max(int(max(config.dashboard.cache_ttl, step or timedelta()).total_seconds()), 1)
     seconds = int(datetime.now(config.tzinfo).timestamp()) // ttl * ttl
     return datetime.fromtimestamp(seconds, config.tzinfo)
 
@@ -116,10 +121,10 @@ def selection_sidebar(config: Config) -> None:
     st.sidebar.selectbox("时间范围", list(RANGES), key=RANGE)
 
 
-def current_selection(config: Config) -> Selection:
+def current_selection(config: Config, step: timedelta | None = None) -> Selection:
     brand = st.session_state.get(BRAND, ALL_BRANDS)
     span = RANGES.get(st.session_state.get(RANGE, ""), RANGES["7 天"])
-    until = now(config)
+    until = now(config, step)
     return Selection(None if brand == ALL_BRANDS else brand, until - span, until)
 
 

@@ -298,3 +298,17 @@ def test_watchlist_refuses_to_overwrite_someone_elses_edit(
     app.button(key="watchlist-0-save").click().run()
     assert app.error[0].value.startswith("没有保存")
     assert config.read_text(encoding="utf-8") == elsewhere
+
+
+def test_single_sign_on_asks_to_log_in_first(world_copy: tuple[Path, datetime], monkeypatch: pytest.MonkeyPatch) -> None:
+    config, _ = world_copy
+    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+    settings["dashboard"]["oidc"] = True
+    config.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("FENGXIANG_CONFIG", str(config))
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    assert not app.metric and "没有 [auth] 段" in app.error[0].value  # nothing to sign in with yet
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "s3cret"}
+    app.run()
+    assert not app.metric and [button.label for button in app.button] == ["登录"]

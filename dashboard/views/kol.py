@@ -3,17 +3,21 @@ every component, the segments, advocates against critics, and why each account i
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import streamlit as st
 
 from dashboard import cached
 from dashboard.context import context, refreshing
-from dashboard.widgets import number, platform_name
+from dashboard.widgets import number, platform_name, when
 from kol.report import AuthorScore, KolReport
 from kol.segments import ADVOCATE, CRITIC, SEGMENTS
 
 ctx = context()
 SHOWN = 50
+# The ranking takes seconds on a big store and moves slowly: it is recomputed every 10 minutes.
+RANKING_STEP = timedelta(minutes=10)
 
 
 def table(authors: list[AuthorScore]) -> pd.DataFrame:
@@ -55,7 +59,7 @@ def reasons(authors: list[AuthorScore]) -> None:
 
 @refreshing(ctx.config)
 def body() -> None:
-    selection = ctx.selection
+    selection = ctx.slow_selection(RANKING_STEP)
     st.header(f"KOL · {selection.brand or '全部监测词'}")
     if selection.brand is None:
         st.info("KOL 按品牌计算：请在左侧选择一个监测词。")
@@ -77,7 +81,7 @@ def body() -> None:
         return
     st.caption(
         f"按 KOL 分排序，显示前 {min(len(authors), SHOWN)} 个。四项分数是在该品牌全部发声账号中的百分位"
-        "（覆盖 20%、互动 25%、影响力 30%、持续性 25%）。"
+        f"（覆盖 20%、互动 25%、影响力 30%、持续性 25%）。排名每 10 分钟更新，截至 {when(selection.until)}。"
     )
     st.dataframe(
         table(authors[:SHOWN]),
