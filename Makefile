@@ -50,6 +50,7 @@ bench: install
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.alerts
 	$(PY) -m benchmarks.kol
+	$(PY) -m benchmarks.dashboard
 
 # Retrain the shipped sentiment model (reproducible: same data, same model).
 model: $(STAMP)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from dashboard.passwords import hash_password
 from fengxiang.config import CONFIG_PATH_VARIABLE, Config
@@ -57,6 +60,38 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], *, timeout: flo
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"the dashboard did not answer at {url} within {timeout:.0f} s")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(config: Config, log: IO[bytes], *, timeout: float = 60.0) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The dashboard on a free loopback port, its output in ``log``, for as long as the block runs:
+    its URL and process. Tests and benchmarks use this; a server that fails to start is an error
+    that quotes what it printed."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start(config, port=port, address="127.0.0.1", stdout=log, stderr=subprocess.STDOUT)
+    try:
+        try:
+            wait_until_ready(url, process, timeout=timeout)
+        except RuntimeError as problem:
+            log.flush()
+            log.seek(0)
+            printed = log.read().decode("utf-8", errors="replace")
+            raise RuntimeError(f"{problem}\n--- dashboard output ---\n{printed}") from None
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def launch(config: Config, *, port: int | None, address: str | None) -> int:

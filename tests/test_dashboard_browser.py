@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,9 +23,9 @@ import pytest
 import yaml
 from playwright.sync_api import BrowserContext, Locator, Page, expect, sync_playwright
 
-from crawlers.login import CHROMIUM
+from crawlers.login import CHROMIUM, CHROMIUM_ARGS
 from fengxiang.config import load_config
-from fengxiang.dashboard_commands import start, wait_until_ready
+from fengxiang.dashboard_commands import serving
 from store.sqlite import SQLiteStore
 from tests.conftest import make_mention
 from tests.dashboard_world import SHANGHAI, build_world
@@ -39,13 +37,6 @@ needs_chromium = pytest.mark.skipif(
 pytestmark = [pytest.mark.slow, needs_chromium]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "dashboard"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 TIMEOUT_MS = 30_000
 VIEWPORT = {"width": 1400, "height": 1000}
 
@@ -105,12 +96,6 @@ class Dashboard:
         return self.log_file.read_text(encoding="utf-8", errors="replace")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def add_markup_post(folder: Path) -> None:
     """The newest mention of the world (so the first card on 提及), written before the server starts."""
     at = (datetime.now(SHANGHAI) - timedelta(minutes=2)).replace(microsecond=0)
@@ -145,28 +130,14 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     token = uuid.uuid4().hex
     webhook = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={token}"
     config = load_config(world_with_webhook(folder), environ={**os.environ, "TEST_WEBHOOK": webhook})
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log_file = folder / "dashboard.log"
-    with log_file.open("wb") as log, pytest.MonkeyPatch.context() as patch:
+    with log_file.open("w+b") as log, pytest.MonkeyPatch.context() as patch:
         # start() hands the environment to the server, whose config cannot load without the
         # variable: every page that renders proves the secret is live inside the dashboard.
         patch.setenv("TEST_WEBHOOK", webhook)
-        process = start(config, port=port, address="127.0.0.1", stdout=log, stderr=subprocess.STDOUT)
-    server = Dashboard(url, folder, log_file, token)
-    try:
-        try:
-            wait_until_ready(url, process, timeout=60)
-        except RuntimeError as problem:
-            raise RuntimeError(f"{problem}\n--- dashboard output ---\n{server.log()}") from None
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with serving(config, log) as (url, _):
+            patch.undo()
+            yield Dashboard(url, folder, log_file, token)
 
 
 @pytest.fixture(scope="module")
