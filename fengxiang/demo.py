@@ -20,8 +20,14 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from fengxiang.synthetic import BRANDS, demo_watchlist, generate_mentions, official_accounts, write_jsonl
+from sandbox.config import crawl_config
+from sandbox.news import NewsReplica
+from sandbox.scenario import build_scenario
+from sandbox.server import SandboxServer
+from sandbox.weibo import WeiboReplica
 
 DEMO_POSTS = 20_000
+SANDBOX_POSTS = 600  # a day of the sandbox's world: enough for a real crawl, quick to run
 BROKEN_LINES = [
     b'{"id": "weibo:1", "text": "\xe5\x90\xaf\xe8\x88\xaa", "metrics": {"likes": -3}}',  # negative count
     b'{"id": "weibo:2", "text": "cut off in the middle',  # a truncated line
@@ -70,6 +76,16 @@ def write_demo_files(folder: Path, end: datetime) -> tuple[Path, Path]:
     with posts.open("ab") as out:
         out.write(b"\n".join(BROKEN_LINES) + b"\n")
     return config, posts
+
+
+def add_sandbox_sources(config: Path, server: SandboxServer, news: NewsReplica) -> None:
+    """Point the demo's sources at the sandbox: its Weibo and news sites, and a Bilibili address where
+    nothing answers, so the 数据源 page shows a healthy and a failing source."""
+    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+    sources = crawl_config(server.base_url, [], news_feeds=news.feed_urls())["sources"]
+    sources["bilibili"] = {"base_url": "http://127.0.0.1:9", "politeness": {"enabled": False}}
+    settings["sources"] = sources
+    config.write_text("# written by `make demo`\n" + yaml.safe_dump(settings, allow_unicode=True, sort_keys=False))
 
 
 def run(folder: Path, *args: str) -> None:
@@ -128,6 +144,12 @@ def main() -> None:
         "-o",
         "risk.jsonl",
     )
+    print("\n# a crawl of the offline sandbox: Weibo and three news sites answer, Bilibili does not")
+    scenario = build_scenario(SANDBOX_POSTS, days=1)
+    news = NewsReplica(SANDBOX_POSTS, days=1, end=scenario.now)
+    with SandboxServer([WeiboReplica(scenario), news]) as server:
+        add_sandbox_sources(config, server, news)
+        run(folder, "crawl")
     print("\n# the alert rules, evaluated as the incident unfolded (no channel configured: recorded only)")
     incident = (end - timedelta(days=4)).replace(minute=0, second=0, microsecond=0)  # where the generator puts it
     for hours in (2, 8, 30):
