@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,6 +48,15 @@ def fresh_caches() -> Iterator[None]:
     st.cache_data.clear()
     yield
     st.cache_data.clear()
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module() -> Iterator[None]:
+    """AppTest leaves the app script installed as ``__main__``; multiprocessing's spawned workers
+    (fengxiang ingest) would then run the dashboard instead of starting, and later tests hang."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 def run_page(
@@ -300,7 +310,9 @@ def test_watchlist_refuses_to_overwrite_someone_elses_edit(
     assert config.read_text(encoding="utf-8") == elsewhere
 
 
-def test_single_sign_on_asks_to_log_in_first(world_copy: tuple[Path, datetime], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_single_sign_on_asks_to_log_in_first(
+    world_copy: tuple[Path, datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config, _ = world_copy
     settings = yaml.safe_load(config.read_text(encoding="utf-8"))
     settings["dashboard"]["oidc"] = True
