@@ -59,7 +59,7 @@ model: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy fengxiang store nlp crawlers sandbox alerts kol
+	$(VENV)/bin/mypy fengxiang store nlp crawlers sandbox alerts kol dashboard
 
 clean:
 	rm -rf $(VENV) $(DEMO) bench-results .pytest_cache .mypy_cache .ruff_cache .hypothesis
