@@ -54,8 +54,8 @@ class Verdict:
     error: str | None
 
 
-def judge(reason: str, stats: Mapping[str, Any]) -> Verdict:
-    """The health of a run from its close reason and stats."""
+def judge(reason: str, stats: Mapping[str, Any], *, platform: str) -> Verdict:
+    """The health of a run of ``platform``'s spider from its close reason and stats."""
     if stats.get(BLOCK_KIND_STAT):
         return Verdict("failed", str(stats.get(BLOCK_MESSAGE_STAT)))
     if stats.get("fengxiang/lost_batches"):
@@ -71,7 +71,7 @@ def judge(reason: str, stats: Mapping[str, Any]) -> Verdict:
             return Verdict("failed", feeds)
         problems.append(feeds)
     if not stats.get("fengxiang/pages") and stats.get("fengxiang/failed_requests"):
-        return Verdict("failed", _why_nothing_was_fetched(stats))
+        return Verdict("failed", _why_nothing_was_fetched(stats, platform))
     if stats.get("fengxiang/lost_pages"):
         problems.append(f"{stats['fengxiang/lost_pages']} search pages could not be read")
     if stats.get("fengxiang/capped_terms"):
@@ -88,13 +88,13 @@ def judge(reason: str, stats: Mapping[str, Any]) -> Verdict:
     return Verdict("degraded", "; ".join(problems)) if problems else Verdict("ok", None)
 
 
-def _why_nothing_was_fetched(stats: Mapping[str, Any]) -> str:
+def _why_nothing_was_fetched(stats: Mapping[str, Any], platform: str) -> str:
     causes = [f"{stats['fengxiang/failed_requests']} requests failed"]
     if stats.get("fengxiang/invalid_json"):
         causes.append(f"{stats['fengxiang/invalid_json']} answers were not valid JSON (cut off?)")
     if stats.get("fengxiang/timeouts"):
-        causes.append(f"{stats['fengxiang/timeouts']} went unanswered within sources.<platform>.request_timeout")
-    return f"no search page could be fetched ({'; '.join(causes)}) — is sources.<platform>.base_url reachable?"
+        causes.append(f"{stats['fengxiang/timeouts']} went unanswered within sources.{platform}.request_timeout")
+    return f"no search page could be fetched ({'; '.join(causes)}) — is sources.{platform}.base_url reachable?"
 
 
 class CrawlOutcome:
@@ -112,7 +112,7 @@ class CrawlOutcome:
         context = spider.context
         assert self.crawler.stats is not None
         stats = self.crawler.stats.get_stats()
-        verdict = judge(reason, stats)
+        verdict = judge(reason, stats, platform=spider.platform)
         try:
             if reason == "finished" and verdict.status != "failed":  # never past posts that were not stored
                 for key, value in spider.cursors_to_save().items():
