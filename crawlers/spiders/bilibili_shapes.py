@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from crawlers.spiders.json_fields import int_or_none
 from crawlers.times import PLATFORM_ZONE
 
 __all__ = [
@@ -215,11 +216,11 @@ def author_from_card(mid: Any, name: Any, card: Mapping[str, Any] | None = None)
         return None
     author: dict[str, Any] = {"id": f"bilibili:{mid}", "name": strip_markup(name) or None}
     if card:
-        fans = _int(card.get("fans"))
+        fans = int_or_none(card.get("fans"))
         if fans is not None and fans >= 0:
             author["followers"] = fans
         official = card.get("Official")
-        kind = _int(official.get("type")) if isinstance(official, dict) else None
+        kind = int_or_none(official.get("type")) if isinstance(official, dict) else None
         if kind is not None:
             author["verified"] = kind >= 0
             author["verified_type"] = kind
@@ -245,7 +246,7 @@ def post_from_video(
     owner = owner if isinstance(owner, dict) else {}
 
     def count(stat_key: str, search_key: str | None) -> int:
-        value = _int(stat.get(stat_key)) if stat_key in stat else _int(video.get(search_key or stat_key))
+        value = int_or_none(stat.get(stat_key)) if stat_key in stat else int_or_none(video.get(search_key or stat_key))
         return value if value is not None and value >= 0 else 0
 
     post: dict[str, Any] = {
@@ -264,7 +265,7 @@ def post_from_video(
         "danmaku": count("danmaku", "video_review"),
         "favorites": count("favorite", "favorites"),
         "coins": count("coin", None),
-        "aid": _int(video.get("aid")) or _int((view or {}).get("aid")) or 0,
+        "aid": int_or_none(video.get("aid")) or int_or_none((view or {}).get("aid")) or 0,
     }
     author = author_from_card(owner.get("mid") or video.get("mid"), owner.get("name") or video.get("author"), card)
     if author:
@@ -277,12 +278,12 @@ def post_from_video(
 
 def post_from_reply(reply: Mapping[str, Any], *, post_id: str) -> dict[str, Any]:
     """A comment as a mention of its own, linked to its video by ``parent_id``."""
-    rpid = _int(reply.get("rpid"))
+    rpid = int_or_none(reply.get("rpid"))
     content = reply.get("content")
     message = content.get("message") if isinstance(content, dict) else None
     if rpid is None or not isinstance(message, str):
         raise ShapeError("a comment without rpid or content.message")
-    ctime = _int(reply.get("ctime"))
+    ctime = int_or_none(reply.get("ctime"))
     if ctime is None or ctime <= 0:
         raise ShapeError(f"comment {rpid}: ctime {reply.get('ctime')!r} is not unix seconds")
     bvid = post_id.removeprefix("bilibili:")
@@ -292,7 +293,7 @@ def post_from_reply(reply: Mapping[str, Any], *, post_id: str) -> dict[str, Any]
         "url": f"{VIDEO_PAGE}/{bvid}#reply{rpid}",
         "text": message,
         "created_at": datetime.fromtimestamp(ctime, PLATFORM_ZONE).isoformat(),
-        "metrics": {"likes": max(_int(reply.get("like")) or 0, 0)},
+        "metrics": {"likes": max(int_or_none(reply.get("like")) or 0, 0)},
         "parent_id": post_id,
         "kind": "comment",
     }
@@ -308,13 +309,3 @@ def post_from_reply(reply: Mapping[str, Any], *, post_id: str) -> dict[str, Any]
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from crawlers.spiders.json_fields import int_or_none
 from crawlers.times import parse_post_time
 from store.model import parse_count
 
@@ -117,7 +118,7 @@ def _mblogs(cards: list[Any]) -> Iterator[dict[str, Any]]:
     for card in cards:
         if not isinstance(card, dict):
             continue
-        kind = _int(card.get("card_type"))
+        kind = int_or_none(card.get("card_type"))
         if kind == _POST_CARD and isinstance(card.get("mblog"), dict):
             yield card["mblog"]
         elif kind == _GROUP_CARD and isinstance(card.get("card_group"), list):
@@ -130,7 +131,7 @@ def comments_in(answer: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise ShapeError("a comments answer without data.data")
     comments = [comment for comment in data["data"] if isinstance(comment, dict)]
-    return comments, _int(data.get("max_id")) or 0
+    return comments, int_or_none(data.get("max_id")) or 0
 
 
 # -- records ------------------------------------------------------------------------------------
@@ -146,7 +147,7 @@ def author_from_user(user: Any) -> dict[str, Any] | None:
         author["followers"] = followers
     if "verified" in user:
         author["verified"] = bool(user["verified"])
-    verified_type = _int(user.get("verified_type"))
+    verified_type = int_or_none(user.get("verified_type"))
     if verified_type is not None:
         author["verified_type"] = verified_type
     for field, key in (
@@ -277,16 +278,6 @@ def _metrics(mblog: dict[str, Any]) -> dict[str, int]:
 def _count(value: Any) -> int:
     count = parse_count(value)
     return count if isinstance(count, int) and count >= 0 else 0
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
 
 
 def _region(text: Any) -> str | None:
