@@ -686,6 +686,53 @@ class DashboardConfig(_Section):
         return value
 
 
+class ServiceConfig(_Section):
+    """The 24×7 service (``fengxiang run``). Each source crawls at its own ``sources.<name>.interval``."""
+
+    alerts_interval: timedelta = timedelta(minutes=5)  # the alert rules are evaluated this often
+    send_interval: timedelta = timedelta(seconds=30)  # the outbox is drained this often
+    config_check_interval: timedelta = timedelta(seconds=30)  # the config file is re-read when it changed
+    misfire_grace: timedelta = timedelta(minutes=10)  # a run this late (a busy machine, a suspend) still runs
+    log_file: Path | None = None  # JSON lines; default data/logs/service.log beside the config
+
+    @field_validator("alerts_interval", "send_interval", "config_check_interval", "misfire_grace", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+
+class ReportConfig(_Section):
+    """The daily report (舆情日报): ``fengxiang report``, and the service's morning run of it."""
+
+    send: bool = True  # the service sends yesterday's summary to alerts.channels every morning
+    time: str = "08:30"  # when, in the config's time zone (HH:MM)
+    folder: Path = Path("data/reports")  # the service writes each day's Markdown and HTML here
+    items: int = Field(default=5, ge=1, le=50)  # rows per section: incidents, negative posts, accounts, words
+
+    @field_validator("time")
+    @classmethod
+    def _is_clock_time(cls, text: str) -> str:
+        if not _CLOCK.match(text):
+            raise _fail("report_time", "not a time of day — write HH:MM in the config's time zone, like 08:30")
+        return text
+
+    def hour_minute(self) -> tuple[int, int]:
+        return int(self.time[:-3]), int(self.time[-2:])
+
+
+class RetentionConfig(_Section):
+    """How long the service keeps what it stores; older records are deleted every night. None: forever."""
+
+    mentions: timedelta | None = timedelta(days=730)  # two years: this year against last year
+    source_health: timedelta | None = timedelta(days=90)  # crawl run records
+    outbox: timedelta | None = timedelta(days=30)  # messages already sent or failed for good
+
+    @field_validator("mentions", "source_health", "outbox", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return None if value is None else _duration_from_text(value)
+
+
 class Config(_Section):
     """The whole ``fengxiang.yaml``. Build it with :func:`load_config`."""
 
@@ -697,10 +744,15 @@ class Config(_Section):
     nlp: NlpConfig = Field(default_factory=NlpConfig)
     kol: KolConfig = Field(default_factory=KolConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     _config_file: Path | None = PrivateAttr(default=None)
 
-    @field_validator("watchlist", "sources", "alerts", "nlp", "dashboard", mode="before")
+    @field_validator(
+        "watchlist", "sources", "alerts", "nlp", "dashboard", "service", "report", "retention", mode="before"
+    )
     @classmethod
     def _empty_sections(cls, value: object, info: ValidationInfo) -> object:
         empty_forms: dict[str | None, object] = {
@@ -709,6 +761,9 @@ class Config(_Section):
             "alerts": {},
             "nlp": {},
             "dashboard": {},
+            "service": {},
+            "report": {},
+            "retention": {},
         }
         return _none_as_empty(value, empty_forms[info.field_name])
 
