@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ __all__ = ["CrawlRun", "crawl", "log_file_for"]
 
 _GRACE = timedelta(seconds=60)  # beyond the spider's own time limit, before the process is stopped
 _STOP_WAIT = 30.0  # seconds a stopping crawl gets to store its last batch
+_POLL = 0.5  # seconds between looks at the process, the clock and the stop request
 
 
 @dataclass
@@ -42,8 +44,11 @@ def log_file_for(config: Config, platform: str) -> Path:
     return base_dir / "data" / "logs" / f"crawl-{platform}.log"
 
 
-def crawl(config: Config, platform: str, store: Store) -> CrawlRun:
-    """Run one platform's crawl to its end (or its time limit) and return its health record."""
+def crawl(config: Config, platform: str, store: Store, *, stop: threading.Event | None = None) -> CrawlRun:
+    """Run one platform's crawl to its end (or its time limit) and return its health record.
+
+    Setting ``stop`` (the service shutting down) asks the crawl to finish its batch and end early.
+    """
     if platform not in PLATFORMS:
         raise ValueError(f"no crawler for {platform!r} — available: {', '.join(PLATFORMS)}")
     if config.config_file is None:
@@ -57,8 +62,12 @@ def crawl(config: Config, platform: str, store: Store) -> CrawlRun:
     # The crawl reads secrets from the config's ${VARS} in its inherited environment, never from argv.
     environment = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawlers.settings"}
     with log_file.open("wb") as log:
-        process = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        exit_code, problem = _wait(process, source.timeout + _GRACE)
+        # A session of its own: Ctrl-C in a terminal reaches only the caller, which then asks the crawl
+        # to stop exactly once (a second SIGINT would make Scrapy quit without storing its batch).
+        process = subprocess.Popen(
+            command, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+        exit_code, problem = _wait(process, source.timeout + _GRACE, stop or threading.Event())
     health = _recorded_since(store, platform, started)
     if health is None:
         health = SourceHealth(
@@ -73,12 +82,21 @@ def crawl(config: Config, platform: str, store: Store) -> CrawlRun:
     return CrawlRun(platform, exit_code, health, log_file, time.monotonic() - clock)
 
 
-def _wait(process: subprocess.Popen[bytes], limit: timedelta) -> tuple[int, str | None]:
-    """Wait for the crawl; stop it (gently, then not) on Ctrl-C or past ``limit``."""
+def _wait(process: subprocess.Popen[bytes], limit: timedelta, stop: threading.Event) -> tuple[int, str | None]:
+    """Wait for the crawl; stop it (gently, then not) on Ctrl-C, on ``stop`` or past ``limit``."""
+    deadline = time.monotonic() + limit.total_seconds()
     try:
-        return process.wait(timeout=limit.total_seconds()), None
-    except subprocess.TimeoutExpired:
-        problem = f"timed out after {int(limit.total_seconds())} s"
+        while True:
+            try:
+                return process.wait(timeout=_POLL), None
+            except subprocess.TimeoutExpired:
+                pass
+            if stop.is_set():
+                problem = "stopped: the service is shutting down"
+                break
+            if time.monotonic() >= deadline:
+                problem = f"timed out after {int(limit.total_seconds())} s"
+                break
     except KeyboardInterrupt:
         problem = "interrupted"
     # SIGINT first: Scrapy then finishes its batch and records its outcome itself.
