@@ -33,6 +33,7 @@ __all__ = [
     "WeiboComment",
     "WeiboPost",
     "WeiboUser",
+    "build_live_scenario",
     "build_scenario",
     "format_wan",
     "mid_to_bid",
@@ -601,6 +602,18 @@ def build_scenario(
     # generate_mentions is annotated `days: int` but only ever builds timedeltas from it: fractions work.
     mentions = list(generate_mentions(posts, seed=seed, end=now, days=cast(int, days), analysed=True))
     return _Builder(seed, now, days).build(mentions, now - hold_back)
+
+
+def build_live_scenario(
+    posts: int = 3000, *, days: float = 8, incident_age: timedelta = timedelta(hours=3), seed: int = 7
+) -> Scenario:
+    """A world whose incident broke ``incident_age`` ago by the real clock, so a service evaluating its alert rules
+    *now* (the demo, the service's end-to-end test) meets it live. The generator puts the incident ``min(4, days/2)``
+    days before the end of its range; the world is built to end that much ahead, and what lies after the real now
+    is held back (never advance this scenario's clock: it would serve posts from the future).
+    """
+    ahead = timedelta(days=min(4.0, days / 2)) - incident_age
+    return build_scenario(posts, seed=seed, days=days, now=datetime.now(BEIJING) + ahead, hold_back=ahead)
 
 
 class _Builder:
