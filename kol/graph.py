@@ -15,7 +15,6 @@ Hops name accounts by screen name; names the store does not know become nodes of
 from __future__ import annotations
 
 import itertools
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -23,18 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from store.base import AuthorPost
-from store.model import account_key
+from store.model import account_key, repost_hops
 
 DAMPING = 0.85  # the usual PageRank damping: a reader follows a repost 85% of the time
 _TOLERANCE = 1e-10
 _MAX_ITERATIONS = 200
-# "//@name:" or "//@name：" — Weibo screen names are 2-30 characters without spaces, colons or "@".
-_HOP = re.compile(r"//@([^\s:：@/]{1,30})[:：]")
-
-
-def repost_hops(text: str | None) -> list[str]:
-    """The screen names of a repost chain, nearest first."""
-    return _HOP.findall(text) if text else []
 
 
 def name_key(platform: str, name: str) -> str:

@@ -68,6 +68,16 @@ class UpsertResult:
 
 
 @dataclass
+class PurgeReport:
+    """How many rows a purge deleted, of each kind."""
+
+    mentions: int = 0
+    source_health: int = 0
+    outbox: int = 0
+    authors: int = 0  # profiles no remaining mention refers to
+
+
+@dataclass
 class Counts:
     total: int = 0
     by_sentiment: dict[str, int] = field(default_factory=dict)
@@ -376,6 +386,29 @@ class Store(Protocol):
 
         Every upsert honours the stored corrections: a mention with one is stored with the corrected label,
         and the incoming label becomes its ``model_label``."""
+        ...
+
+    # Retention: the service's nightly clean-up.
+
+    def purge(
+        self,
+        *,
+        mentions_before: datetime | None,
+        health_before: datetime | None,
+        outbox_before: datetime | None,
+        batch: int = 5000,
+    ) -> PurgeReport:
+        """Delete what is older than each cutoff (None: keep that kind forever), ``batch`` rows per
+        transaction, so a concurrent writer never waits long and a killed purge just continues next time.
+
+        * mentions created before ``mentions_before``, with everything derived from them (full-text
+          index, timeline and rollups, sentiment corrections) and the authors no remaining mention
+          posted, reposted or names in a repost chain. Exact to the second: every aggregate over a
+          window from the cutoff on is unchanged, and windows wholly before it are empty.
+        * source health records started before ``health_before``, except each source's newest.
+        * outbox messages sent or failed before ``outbox_before``; pending and sending ones stay.
+
+        Incidents (alert history) and crawl cursors are kept. Running it again deletes nothing."""
         ...
 
     def close(self) -> None: ...

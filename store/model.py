@@ -176,3 +176,12 @@ def author_key(mention: Mention) -> str | None:
     """The key of the mention's author, as the store's author queries name it."""
     author = mention.author
     return account_key(author.id, author.name, mention.platform) if author else None
+
+
+# "//@name:" or "//@name：" — Weibo screen names are 2-30 characters without spaces, colons or "@".
+_HOP = re.compile(r"//@([^\s:：@/]{1,30})[:：]")
+
+
+def repost_hops(text: str | None) -> list[str]:
+    """The screen names of a repost chain, nearest first (the accounts a repost names only by name)."""
+    return _HOP.findall(text) if text else []

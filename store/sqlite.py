@@ -24,13 +24,13 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from fengxiang.query import Query, compile_sql, fts_match_expression
-from fengxiang.textmatch import index_document_folded
 from store import sqlite_authors as authors
 from store import sqlite_corrections as corrections
 from store import sqlite_derived as derived
 from store import sqlite_incidents as incidents
 from store import sqlite_outbox as outbox
 from store import sqlite_preview as preview
+from store import sqlite_retention as retention
 from store.base import (
     UNLABELED,
     Audience,
@@ -47,6 +47,7 @@ from store.base import (
     NewOutboxItem,
     OutboxItem,
     Page,
+    PurgeReport,
     SortOrder,
     SourceHealth,
     Split,
@@ -103,6 +104,7 @@ class SQLiteStore:
         self._zone = timezone(timedelta(seconds=self._offset))
         self._author_pks: dict[str, int] = {}  # author id → pk, for authors this store has written
         self._author_profiles: dict[str, AuthorRow] = {}
+        self._author_deletions = 0  # retention.author_deletions when the two caches above were filled
         self._conn = self._connect()
         with self._errors("prepare"):
             self._migrate()
@@ -253,6 +255,11 @@ class SQLiteStore:
         Authors post again and again with the same profile, so a profile already written by this
         store is not written again.
         """
+        deletions = retention.author_deletions(conn)
+        if deletions != self._author_deletions:  # a purge (in any process) deleted authors this cache may hold
+            self._author_pks.clear()
+            self._author_profiles.clear()
+            self._author_deletions = deletions
         newest = {row.parent_author.key: row.parent_author for row in rows if row.parent_author is not None}
         newest.update((row.author.key, row.author) for row in rows if row.author is not None)
         changed = [author for key, author in newest.items() if self._author_profiles.get(key) != author]
@@ -299,7 +306,7 @@ class SQLiteStore:
 
     def _stored_mention(self, mention_id: str) -> Mention:
         mention = self.get(mention_id)
-        assert mention is not None  # written in the transaction just committed; mentions are never deleted
+        assert mention is not None  # written in the transaction just committed (purges take only old ones)
         return mention
 
     @staticmethod
@@ -308,16 +315,8 @@ class SQLiteStore:
         stored: dict[str, tuple[derived.Facts, str]] = {}
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
-            query = (
-                "SELECT id, match_text, doc ->> '$.brands', doc ->> '$.keywords',"
-                f" pk, created_at, platform, sentiment, author_pk, engagement FROM mentions WHERE id IN ({marks})"
-            )
-            for row in conn.execute(query, chunk):
-                mention_id, text, brands, words = row[:4]
-                pk, created_at, platform, sentiment, author_pk, engagement = row[4:]
-                scopes = (ALL, *orjson.loads(brands or "[]"))
-                keywords = tuple(orjson.loads(words or "[]"))
-                facts = derived.Facts(pk, created_at, platform, sentiment, author_pk, engagement, scopes, keywords)
+            for row in conn.execute(f"SELECT {derived.STORED} FROM mentions m WHERE m.id IN ({marks})", chunk):
+                mention_id, facts, text = derived.stored_facts(row)
                 stored[mention_id] = (facts, text)
         return stored
 
@@ -329,12 +328,8 @@ class SQLiteStore:
         stored: dict[str, tuple[derived.Facts, str]],
         pks: dict[str, int],
     ) -> None:
-        # A contentless FTS table forgets a row only when told the exact tokens it indexed.
         changed = [row for row in known if stored[row.id][1] != row.match_text]
-        conn.executemany(
-            "INSERT INTO mention_fts (mention_fts, rowid, tokens) VALUES ('delete', ?, ?)",
-            [(pks[row.id], index_document_folded(stored[row.id][1])) for row in changed],
-        )
+        derived.forget_text(conn, [(pks[row.id], stored[row.id][1]) for row in changed])
         conn.executemany(
             "INSERT INTO mention_fts (rowid, tokens) VALUES (?, ?)",
             [(pks[row.id], row.fts_tokens) for row in [*fresh, *changed]],
@@ -843,6 +838,22 @@ class SQLiteStore:
             detail=orjson.loads(detail),
         )
 
+    # -- retention --------------------------------------------------------------------------
+
+    def purge(
+        self,
+        *,
+        mentions_before: datetime | None,
+        health_before: datetime | None,
+        outbox_before: datetime | None,
+        batch: int = 5000,
+    ) -> PurgeReport:
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        cutoffs = retention.Cutoffs(*(_unix(moment) for moment in (mentions_before, health_before, outbox_before)))
+        with self._errors("purge"):
+            return retention.purge(self._write, self._conn, cutoffs, batch=batch, offset=self._offset)
+
     # -- incidents --------------------------------------------------------------------------
 
     def apply_incident_changes(self, changes: Sequence[IncidentChange]) -> list[Incident]:
@@ -969,6 +980,10 @@ class _PageQuery:
             clauses.append(f"({columns[self.sort_column]}, {columns['pk']}) < (?, ?)")
             params += list(self.after)
         return clauses, params
+
+
+def _unix(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
 
 
 def _seconds(window: Window) -> tuple[int, int]:

@@ -3,7 +3,8 @@
 Each mention contributes *facts* (its scopes, time, platform, sentiment, author, engagement,
 keywords) to five tables: the `timeline` index and four rollups. A new mention adds its facts; a
 re-crawled or re-analysed one first retracts the facts it had, then adds the new ones, so every
-count stays exact however often a post is refreshed.
+count stays exact however often a post is refreshed. A purge (store/sqlite_retention.py) retracts
+the facts of the mentions it deletes in the same way.
 """
 
 from __future__ import annotations
@@ -11,10 +12,19 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import orjson
+
+from fengxiang.textmatch import index_document_folded
 
 ALL = ""  # the scope that holds every mention; the other scopes are brand names
 NO_SENTIMENT = ""  # how rollups spell "not analysed yet" (primary keys cannot hold NULL)
+# What `stored_facts` reads of a stored mention (the mentions table as `m`).
+STORED = (
+    "m.id, m.match_text, m.doc ->> '$.brands', m.doc ->> '$.keywords',"
+    " m.pk, m.created_at, m.platform, m.sentiment, m.author_pk, m.engagement"
+)
 
 
 class Facts(NamedTuple):
@@ -26,6 +36,23 @@ class Facts(NamedTuple):
     engagement: int
     scopes: tuple[str, ...]
     keywords: tuple[str, ...]
+
+
+def stored_facts(row: tuple[Any, ...]) -> tuple[str, Facts, str]:
+    """The id, facts and folded text of a mention selected with ``STORED``."""
+    mention_id, text, brands, words, pk, created_at, platform, sentiment, author_pk, engagement = row
+    scopes = (ALL, *orjson.loads(brands or "[]"))
+    keywords = tuple(orjson.loads(words or "[]"))
+    return mention_id, Facts(pk, created_at, platform, sentiment, author_pk, engagement, scopes, keywords), text
+
+
+def forget_text(conn: sqlite3.Connection, texts: Iterable[tuple[int, str]]) -> None:
+    """Take (mention pk, folded text) out of the full-text index: a contentless FTS table forgets a
+    row only when told the exact tokens it indexed."""
+    conn.executemany(
+        "INSERT INTO mention_fts (mention_fts, rowid, tokens) VALUES ('delete', ?, ?)",
+        [(pk, index_document_folded(text)) for pk, text in texts],
+    )
 
 
 def add(conn: sqlite3.Connection, facts: list[Facts], *, offset: int) -> None:

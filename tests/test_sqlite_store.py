@@ -28,7 +28,7 @@ def test_the_file_is_in_wal_mode_with_the_current_schema(tmp_path):
     SQLiteStore(tmp_path / "s.db").close()
     conn = sqlite3.connect(tmp_path / "s.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 7
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 8
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert {"mentions", "authors", "timeline", "keyword_days", "mention_fts", "source_health"} <= tables
     assert "authors_by_name" in tables  # an index: sqlite_master lists those too

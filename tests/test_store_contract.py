@@ -309,6 +309,30 @@ def test_counts_and_trends_are_exact_for_any_window_after_refreshes(store, since
         assert bucket.split == {k: v for k, v in Counter(m.platform for m in in_bucket).items()}
 
 
+@pytest.mark.parametrize("brand", [None, "蔚来"])
+def test_a_purge_leaves_exactly_the_mentions_from_the_cutoff_on(store, brand):
+    mentions = _seed(store, 200)
+    refreshed = [
+        m.model_copy(update={"sentiment": None, "brands": ["蔚来"], "keywords": ["召回"]}) for m in mentions[:50]
+    ]
+    store.upsert(refreshed)
+    current = list({m.id: m for m in [*mentions, *refreshed]}.values())
+    cutoff = at(8, 5, 17)
+    report = store.purge(mentions_before=cutoff, health_before=None, outbox_before=None, batch=13)
+    assert report.mentions == sum(m.created_at < cutoff for m in current)
+    expected = _expected(current, MentionFilter(brand=brand, since=cutoff))
+    counts = store.counts(window(at(-1), at(21), brand))
+    assert (counts.total, counts.engagement) == (len(expected), sum(m.engagement for m in expected))
+    words = Counter(word for m in expected for word in m.keywords)
+    assert store.keyword_counts(window(at(-1), at(21), brand), ["召回", "刹车"]) == {
+        w: words[w] for w in ["召回", "刹车"]
+    }
+    assert [m.id for m in store.iter_mentions(MentionFilter(brand=brand))] == [
+        m.id for m in sorted(expected, key=lambda m: m.created_at)
+    ]
+    assert store.counts(window(at(-1), cutoff, brand)).total == 0
+
+
 @pytest.mark.parametrize(("since", "until"), WINDOWS)
 def test_top_authors_match_a_brute_force_ranking(store, since, until):
     mentions = _seed(store, 200)
