@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -14,6 +14,7 @@ from alerts.evaluate import Evaluation, evaluate
 from alerts.message import SEVERITY_LABELS, AlertMessage
 from alerts.sender import DrainReport, Sender
 from fengxiang.config import Config
+from fengxiang.service_lock import LockHolder, lock_holder, service_files
 from store.base import Incident, Store
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
@@ -26,13 +27,22 @@ def channels_of(config: Config) -> dict[str, Channel]:
 def run(config: Config, store: Store, *, now: datetime, wait: timedelta, as_json: bool) -> int:
     """Evaluate once, then deliver what is due, waiting up to ``wait`` for rate limits and retries."""
     evaluation = evaluate(store, config, now)
-    report = Sender(store, channels_of(config)).drain(until=datetime.now(config.tzinfo) + wait)
+    delivery = deliver(store, config, wait)
     if as_json:
-        _print_json({"evaluation": _evaluation_json(evaluation), "delivery": _delivery_json(report)})
+        _print_json({"evaluation": _evaluation_json(evaluation), "delivery": _delivery_json(delivery)})
     else:
         _print_evaluation(evaluation, config)
-        _print_delivery(report)
-    return EXIT_PARTIAL if report.failed else EXIT_OK
+        print_delivery(delivery)
+    return EXIT_PARTIAL if isinstance(delivery, DrainReport) and delivery.failed else EXIT_OK
+
+
+def deliver(store: Store, config: Config, wait: timedelta) -> DrainReport | LockHolder:
+    """Send what is due, waiting up to ``wait`` for rate limits and retries — unless a service runs on
+    this store (the holder is returned): it delivers, and a second sender could post a message twice."""
+    service = lock_holder(service_files(config).lock)
+    if service is not None:
+        return service
+    return Sender(store, channels_of(config)).drain(until=datetime.now(config.tzinfo) + wait)
 
 
 def test(config: Config, *, now: datetime, as_json: bool) -> int:
@@ -130,8 +140,10 @@ def _evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
     }
 
 
-def _delivery_json(report: DrainReport) -> dict[str, Any]:
-    return {"sent": report.sent, "retried": report.retried, "failed": report.failed, "waiting": report.waiting}
+def _delivery_json(delivery: DrainReport | LockHolder) -> dict[str, Any]:
+    if isinstance(delivery, LockHolder):
+        return {"left_to_service": delivery.pid}
+    return {"sent": delivery.sent, "retried": delivery.retried, "failed": delivery.failed, "waiting": delivery.waiting}
 
 
 def _print_evaluation(evaluation: Evaluation, config: Config) -> None:
@@ -146,13 +158,18 @@ def _print_evaluation(evaluation: Evaluation, config: Config) -> None:
         print(f"  {event:<10} #{incident.pk} 【{label}】{incident.brand or '—'} · {incident.title}")
 
 
-def _print_delivery(report: DrainReport) -> None:
+def print_delivery(delivery: DrainReport | LockHolder, out: TextIO | None = None) -> None:
+    out = out or sys.stdout  # looked up at call time: tests and pipes replace sys.stdout
+    if isinstance(delivery, LockHolder):
+        print(f"delivery: left to the running service (pid {delivery.pid}), which sends the queued messages", file=out)
+        return
     print(
-        f"delivery: {report.sent} sent, {report.failed} failed, {report.waiting} waiting "
-        "(quiet hours, rate limit or retry)"
+        f"delivery: {delivery.sent} sent, {delivery.failed} failed, {delivery.waiting} waiting "
+        "(quiet hours, rate limit or retry)",
+        file=out,
     )
-    for line in report.lines:
-        print(f"  {line}")
+    for line in delivery.lines:
+        print(f"  {line}", file=out)
 
 
 def _print_finding(finding: BacktestFinding) -> None:

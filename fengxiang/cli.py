@@ -1,8 +1,4 @@
-"""``fengxiang`` — the one command-line entry point (DESIGN.md 4.1).
-
-Exit codes: 0 done; 1 partial (some input lines were rejected, the rest stored; or a crawl
-failed); 2 the config or the command line is wrong; 3 the store or a file could not be used.
-"""
+"""``fengxiang`` — the one command-line entry point (DESIGN.md 4.1). Exit codes: fengxiang/command_errors.py."""
 
 from __future__ import annotations
 
@@ -26,6 +22,7 @@ from crawlers.registry import PLATFORMS
 from fengxiang import __version__, alert_commands, dashboard_commands, kol_commands
 from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
+from fengxiang.command_errors import EXIT_OK, EXIT_PARTIAL, EXIT_STORE, EXIT_USAGE, FileProblem, UsageError
 from fengxiang.config import (
     CONFIG_PATH_VARIABLE,
     DEFAULT_CONFIG_FILE,
@@ -53,17 +50,8 @@ from store.base import MentionFilter, Store, StoreError, Window
 from store.model import EARLIEST_POST, Mention
 from store.open import open_store
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 ANALYZE_BATCH = 500  # posts analysed together: the sentiment model scores a batch in one call
 PARALLEL_IMPORT_BYTES = 8 * 1024 * 1024  # below this, starting worker processes costs more than it saves
-
-
-class UsageError(Exception):
-    """The command line asks for something impossible; the message says what to write instead."""
-
-
-class FileProblem(Exception):
-    """An input or output file cannot be used; the message names it and the reason."""
 
 
 # -- commands -----------------------------------------------------------------------------------
