@@ -185,21 +185,24 @@ _MOBILE = re.compile(r"\+?[0-9][0-9-]{4,19}")
 
 
 def headline(message: AlertMessage) -> str:
-    """ "【红色预警】启航汽车 · 负面声量激增": every kind says 预警, so a robot's keyword check can ask for it."""
+    """ "【红色预警】启航汽车 · 负面声量激增": every kind says 预警 (a report in its title), so a robot's keyword
+    check can ask for it."""
     severity = SEVERITY_LABELS[message.severity]
     tag = {
         "opened": f"{severity}预警",
         "escalated": f"预警升级·{severity}",
         "resolved": "预警已恢复",
         "test": "预警测试",
+        "report": "舆情日报",
     }[message.kind]
     subject = " · ".join(part for part in (plain(message.brand, 40), plain(message.title, 60)) if part)
     return f"【{tag}】{subject}"
 
 
 def meta_line(message: AlertMessage) -> str:
-    """ "新预警 · 红色 · 2026-11-23 20:00 · 事件 #12"."""
-    parts = [KIND_LABELS[message.kind], SEVERITY_LABELS[message.severity], _when(message.at, "%Y-%m-%d %H:%M")]
+    """ "新预警 · 红色 · 2026-11-23 20:00 · 事件 #12"; a report's severity is its worst incident's, not its own."""
+    severity = "" if message.kind == "report" else SEVERITY_LABELS[message.severity]
+    parts = [KIND_LABELS[message.kind], severity, _when(message.at, "%Y-%m-%d %H:%M")]
     if message.incident_id is not None:
         parts.append(f"事件 #{message.incident_id}")
     return " · ".join(part for part in parts if part)

@@ -12,8 +12,14 @@ from typing import Any, Literal
 Severity = Literal["critical", "high", "medium", "low"]
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")  # ascending
 SEVERITY_LABELS: dict[str, str] = {"critical": "红色", "high": "橙色", "medium": "黄色", "low": "蓝色"}
-MessageKind = Literal["opened", "escalated", "resolved", "test"]
-KIND_LABELS: dict[str, str] = {"opened": "新预警", "escalated": "预警升级", "resolved": "已恢复", "test": "测试消息"}
+MessageKind = Literal["opened", "escalated", "resolved", "test", "report"]
+KIND_LABELS: dict[str, str] = {
+    "opened": "新预警",
+    "escalated": "预警升级",
+    "resolved": "已恢复",
+    "test": "测试消息",
+    "report": "舆情日报",  # the daily summary: facts are its key numbers, posts the negatives needing action
+}
 
 
 def severity_rank(severity: str) -> int:

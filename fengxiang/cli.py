@@ -19,7 +19,7 @@ import orjson
 from crawlers.cookies import CookieFileError, session_cookies
 from crawlers.login import LOGINS, LoginError, login_spec, probe_login, run_login
 from crawlers.registry import PLATFORMS
-from fengxiang import __version__, alert_commands, dashboard_commands, kol_commands
+from fengxiang import __version__, alert_commands, dashboard_commands, kol_commands, report_commands
 from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
 from fengxiang.command_errors import EXIT_OK, EXIT_PARTIAL, EXIT_STORE, EXIT_USAGE, FileProblem, UsageError
@@ -710,6 +710,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.set_defaults(run=cmd_dashboard)
 
     _add_alert_commands(commands, common)
+    report_commands.add_parser(commands, common)
     return parser
 
 
