@@ -8,7 +8,7 @@ from datetime import datetime
 
 from alerts.detectors import detect_brand, load_brand_view, source_failures
 from alerts.incidents import Policy, plan_changes
-from alerts.new_kol import new_kols, space_report
+from alerts.new_kol import SpaceScores, new_kols, space_report
 from alerts.signals import Signal
 from fengxiang.config import Config
 from kol.report import KolReport
@@ -32,7 +32,7 @@ class Evaluation:
         return sum(len(change.outbox) for change in self.changes)
 
 
-def detect(store: Store, config: Config, now: datetime) -> list[Signal]:
+def detect(store: Store, config: Config, now: datetime, space_scores: SpaceScores | None = None) -> list[Signal]:
     signals: list[Signal] = []
     space: KolReport | None = None  # scored once, and only when some entry has the new_kol rule on
     for entry in config.watchlist:
@@ -40,7 +40,9 @@ def detect(store: Store, config: Config, now: datetime) -> list[Signal]:
         rules = config.rules_for(entry)
         signals += detect_brand(store, view, rules)
         if rules.new_kol.enabled:
-            space = space or space_report(store, config, now)
+            space = space or (
+                space_scores.report(store, config, now) if space_scores else space_report(store, config, now)
+            )
             signals += new_kols(store, view, rules, space)
     rule = config.alerts.rules.source_failure
     if rule.enabled:
@@ -50,9 +52,10 @@ def detect(store: Store, config: Config, now: datetime) -> list[Signal]:
     return signals
 
 
-def evaluate(store: Store, config: Config, now: datetime) -> Evaluation:
+def evaluate(store: Store, config: Config, now: datetime, space_scores: SpaceScores | None = None) -> Evaluation:
+    """One evaluation of every rule; ``space_scores`` lets a long-running caller reuse the new_kol rule's scoring."""
     policy = Policy.from_config(config)
-    signals = detect(store, config, now)
+    signals = detect(store, config, now, space_scores)
     open_incidents = store.incidents(status="open", limit=100_000)
     recently_resolved = store.incidents(status="resolved", resolved_since=now - policy.cooldown, limit=100_000)
     changes = plan_changes(signals, open_incidents, recently_resolved, now, policy)

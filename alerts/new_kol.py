@@ -22,8 +22,33 @@ _HOUR = timedelta(hours=1)
 
 def space_report(store: Store, config: Config, now: datetime) -> KolReport:
     """Every watched mention's authors over ``kol.window``; every brand's own accounts are 官方."""
-    official = [account for entry in config.watchlist for account in entry.official_accounts]
-    return build_report(store, None, now - config.kol.window, now, config.kol, official)
+    return build_report(store, None, now - config.kol.window, now, config.kol, _official(config))
+
+
+def _official(config: Config) -> tuple[str, ...]:
+    return tuple(account for entry in config.watchlist for account in entry.official_accounts)
+
+
+class SpaceScores:
+    """The space's report, reused between evaluations for up to ``max_age`` (the 24×7 service keeps one).
+
+    Scoring every author of a month costs seconds per 100,000 mentions, too much for every few
+    minutes, and a month's ranking barely moves in half an hour. Only *who counts as a KOL* may be
+    that old: the rule still reads every fresh mention, and the rule's window (24h) is far longer.
+    """
+
+    def __init__(self, max_age: timedelta = timedelta(minutes=30)) -> None:
+        self.max_age = max_age
+        self._report: KolReport | None = None
+        self._made_at: datetime | None = None
+        self._made_for: object = None
+
+    def report(self, store: Store, config: Config, now: datetime) -> KolReport:
+        made_for = (config.kol, _official(config))
+        fresh = self._made_at is not None and timedelta(0) <= now - self._made_at < self.max_age
+        if self._report is None or not fresh or made_for != self._made_for:
+            self._report, self._made_at, self._made_for = space_report(store, config, now), now, made_for
+        return self._report
 
 
 def new_kols(store: Store, view: BrandView, rules: AlertRules, space: KolReport) -> list[Signal]:

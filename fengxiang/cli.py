@@ -19,7 +19,7 @@ import orjson
 from crawlers.cookies import CookieFileError, session_cookies
 from crawlers.login import LOGINS, LoginError, login_spec, probe_login, run_login
 from crawlers.registry import PLATFORMS
-from fengxiang import __version__, alert_commands, dashboard_commands, kol_commands, report_commands
+from fengxiang import __version__, alert_commands, dashboard_commands, kol_commands, report_commands, status_command
 from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
 from fengxiang.command_errors import EXIT_OK, EXIT_PARTIAL, EXIT_STORE, EXIT_USAGE, FileProblem, UsageError
@@ -36,6 +36,7 @@ from fengxiang.crawl import CrawlRun, crawl, log_file_for
 from fengxiang.ingest import IngestReport, LineError, LineParser, default_workers, ingest, line_chunks
 from fengxiang.progress import Progress
 from fengxiang.query import QuerySyntaxError, parse
+from fengxiang.service_lock import ServiceAlreadyRunning
 from fengxiang.stats import overview
 from fengxiang.timeparse import parse_time
 from kol.segments import SEGMENT_ALIASES, SEGMENTS
@@ -341,6 +342,45 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     with _store(config):  # opened once here: a broken store is named before the server starts
         pass
     return dashboard_commands.launch(config, port=args.port, address=args.address)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import logging
+
+    from fengxiang.service import Service, default_log_file  # APScheduler and the report: only for the service
+    from fengxiang.service_log import configure_logging
+
+    config = _config(args)
+    if config.config_file is None:
+        raise UsageError("the service needs a config file — write one with `fengxiang init`")
+    log_file = default_log_file(config)
+    # With --once the outcome is printed at the end: the screen shows only warnings on the way.
+    screen_level = logging.WARNING if args.once else logging.INFO
+    service = Service(config, secrets=configure_logging(config, log_file, screen_level=screen_level))
+    if not args.once:
+        print(
+            f"fengxiang run: serving {config.config_file} (log: {log_file}); stop with Ctrl-C or SIGTERM",
+            file=sys.stderr,
+        )
+        service.run()
+        return EXIT_OK
+    results = service.run_once()
+    if service.stopping.is_set():
+        print("fengxiang run: interrupted", file=sys.stderr)
+        return 130
+    if args.json:
+        data = [{"job": job, "outcome": result.outcome, "summary": result.summary} for job, result in results]
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        for job, result in results:
+            print(f"{job:<16} {result.outcome:<8} {result.summary}")
+    return EXIT_OK if all(result.outcome == "ok" for _, result in results) else EXIT_PARTIAL
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = _config(args)
+    with _store(config) as store:
+        return status_command.show(config, store, as_json=args.json)
 
 
 def cmd_kol(args: argparse.Namespace) -> int:
@@ -709,6 +749,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dashboard.set_defaults(run=cmd_dashboard)
 
+    run = commands.add_parser("run", parents=[common], help="the 24×7 service: crawl, alert, report on schedule")
+    run.add_argument(
+        "--once", action="store_true", help="one cycle (every crawl, then the alert rules and sending) and exit"
+    )
+    run.add_argument("--json", action="store_true", help="with --once: machine-readable outcome per job")
+    run.set_defaults(run=cmd_run)
+
+    status = commands.add_parser("status", parents=[common], help="the service's jobs, sources and outbox")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(run=cmd_status)
+
     _add_alert_commands(commands, common)
     report_commands.add_parser(commands, common)
     return parser
@@ -755,7 +806,12 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"fengxiang {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (StoreError, FileProblem, ModelFileError) as exc:  # ModelFileError: nlp.sentiment.model unusable
+    except (
+        StoreError,
+        FileProblem,
+        ModelFileError,
+        ServiceAlreadyRunning,
+    ) as exc:  # ModelFileError: nlp.sentiment.model unusable
         print(f"fengxiang {args.command}: {exc}", file=sys.stderr)
         return EXIT_STORE
     except BrokenPipeError:  # `fengxiang export | head` closed the pipe: not an error

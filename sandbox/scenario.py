@@ -36,6 +36,7 @@ __all__ = [
     "build_live_scenario",
     "build_scenario",
     "format_wan",
+    "live_clock",
     "mid_to_bid",
     "search_needle",
     "stable_hash",
@@ -604,16 +605,21 @@ def build_scenario(
     return _Builder(seed, now, days).build(mentions, now - hold_back)
 
 
-def build_live_scenario(
-    posts: int = 3000, *, days: float = 8, incident_age: timedelta = timedelta(hours=3), seed: int = 7
-) -> Scenario:
-    """A world whose incident broke ``incident_age`` ago by the real clock, so a service evaluating its alert rules
-    *now* (the demo, the service's end-to-end test) meets it live. The generator puts the incident ``min(4, days/2)``
-    days before the end of its range; the world is built to end that much ahead, and what lies after the real now
-    is held back (never advance this scenario's clock: it would serve posts from the future).
+def live_clock(days: float, incident_age: timedelta = timedelta(hours=3)) -> tuple[datetime, timedelta]:
+    """``(now, hold_back)`` for a world whose incident broke ``incident_age`` ago by the real clock, so a service
+    evaluating its alert rules *now* (the demo, the service's end-to-end test) meets it live. The generator puts
+    the incident ``min(4, days/2)`` days before the end of its range: the world ends that much ahead, and what lies
+    after the real now is held back (never advance such a clock: it would serve posts from the future). Pass both
+    to :func:`build_scenario` and :func:`sandbox.bilibili.build_bilibili` alike, so they serve one world.
     """
     ahead = timedelta(days=min(4.0, days / 2)) - incident_age
-    return build_scenario(posts, seed=seed, days=days, now=datetime.now(BEIJING) + ahead, hold_back=ahead)
+    return datetime.now(BEIJING) + ahead, ahead
+
+
+def build_live_scenario(posts: int = 3000, *, days: float = 8, seed: int = 7) -> Scenario:
+    """The Weibo world of :func:`live_clock`: its incident broke three hours ago."""
+    now, hold_back = live_clock(days)
+    return build_scenario(posts, seed=seed, days=days, now=now, hold_back=hold_back)
 
 
 class _Builder:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from alerts import new_kol
 from alerts.evaluate import detect
 from fengxiang.config import Config
 from store.sqlite import SQLiteStore
@@ -136,3 +137,28 @@ def test_the_rule_can_be_switched_off(store):
     influencer_on(store, "星河手机", start=NOW - timedelta(days=10))
     influencer_on(store, "启航汽车", start=NOW - timedelta(hours=10), posts=1)
     assert new_kol_signals(store, config(new_kol={"enabled": False})) == []
+
+
+def test_the_service_reuses_the_space_scoring_for_half_an_hour_unless_the_kol_settings_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scored: list[datetime] = []
+
+    def counting_report(store: object, settings: Config, now: datetime) -> object:
+        scored.append(now)
+        return object()
+
+    monkeypatch.setattr(new_kol, "space_report", counting_report)
+    scores = new_kol.SpaceScores(max_age=timedelta(minutes=30))
+    settings = config()
+    start = datetime(2026, 11, 20, 9, 0, tzinfo=SHANGHAI)
+    first = scores.report(None, settings, start)  # type: ignore[arg-type]
+    assert scores.report(None, settings, start + timedelta(minutes=29)) is first  # type: ignore[arg-type]
+    assert len(scored) == 1
+    scores.report(None, settings, start + timedelta(minutes=30))  # type: ignore[arg-type]
+    assert len(scored) == 2
+    stricter = settings.model_copy(update={"kol": settings.kol.model_copy(update={"min_score": 90.0})})
+    scores.report(None, stricter, start + timedelta(minutes=31))  # type: ignore[arg-type]
+    assert len(scored) == 3
+    scores.report(None, stricter, start)  # type: ignore[arg-type]  # a replay of an earlier time: no stale future
+    assert len(scored) == 4
