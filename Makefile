@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-DEMO   := .demo
+DEMO_OPTIONS ?=  # e.g. make demo DEMO_OPTIONS=--no-dashboard
 # The labelled Weibo data set (see its PROVENANCE.md); it is not part of this repository.
 SENTIMENT_DATA ?= ../shared/data/sentiment
 
@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(PY) -m fengxiang.demo $(DEMO)
+	$(VENV)/bin/fengxiang demo $(DEMO_OPTIONS)
 
 test: install
 	$(PY) -m pytest
@@ -51,6 +51,8 @@ bench: install
 	$(PY) -m benchmarks.alerts
 	$(PY) -m benchmarks.kol
 	$(PY) -m benchmarks.dashboard
+	$(PY) -m benchmarks.retention
+	$(PY) -m benchmarks.service
 
 # Retrain the shipped sentiment model (reproducible: same data, same model).
 model: $(STAMP)
@@ -62,4 +64,4 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy fengxiang store nlp crawlers sandbox alerts kol dashboard
 
 clean:
-	rm -rf $(VENV) $(DEMO) bench-results .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) bench-results .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -377,6 +377,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if all(result.outcome == "ok" for _, result in results) else EXIT_PARTIAL
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from fengxiang import demo  # the sandbox and its synthetic world: only for the demo
+
+    return demo.run(args)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     with _store(config) as store:
@@ -755,6 +761,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="with --once: machine-readable outcome per job")
     run.set_defaults(run=cmd_run)
+
+    demo = commands.add_parser("demo", help="offline end-to-end demo on the sandbox, then the dashboard")
+    demo.add_argument("--folder", help="where to write the demo's config and store (default: a new temporary folder)")
+    demo.add_argument("--no-dashboard", action="store_true", help="stop after the cycle (for scripted checks)")
+    demo.add_argument("--port", type=int, help="the dashboard's port (default: a free one)")
+    demo.set_defaults(run=cmd_demo)
 
     status = commands.add_parser("status", parents=[common], help="the service's jobs, sources and outbox")
     status.add_argument("--json", action="store_true", help="machine-readable output")

@@ -1,162 +1,164 @@
-"""`make demo`: what exists today, end to end, offline, through the real command line.
+"""``fengxiang demo`` (``make demo``): a new user's first five minutes, offline, through the real commands.
 
-Writes a config and a file of synthetic posts (with a few broken lines, as real exports have) into a
-demo folder, then runs analyze (a few Weibo-shaped posts) → check → ingest (which analyses every
-post) → ingest again → stats → kol → export, printing each command and its output. Every run starts from
-an empty store.
+Starts the sandbox on loopback — Weibo, Bilibili and three news sites serving one synthetic world
+whose 启航汽车 braking incident broke three hours ago, and a WeCom group robot — writes a config for
+it in a fresh folder, runs one cycle of the service (`fengxiang run --once`: crawl every source →
+analyse → store → alert rules → the robot), prints the messages the robot received, writes
+yesterday's 舆情日报, and opens the dashboard on the result. Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import shlex
-import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import yaml
 
-from fengxiang.synthetic import BRANDS, demo_watchlist, generate_mentions, official_accounts, write_jsonl
+from fengxiang import dashboard_commands
+from fengxiang.config import load_config
+from fengxiang.synthetic import BEIJING, demo_watchlist, official_accounts
+from sandbox.bilibili import BilibiliReplica, build_bilibili
 from sandbox.config import crawl_config
 from sandbox.news import NewsReplica
-from sandbox.scenario import build_scenario
+from sandbox.robot import RobotMessage, RobotReplica
+from sandbox.scenario import build_scenario, live_clock
 from sandbox.server import SandboxServer
 from sandbox.weibo import WeiboReplica
+from store.base import Window
+from store.open import open_store
 
-DEMO_POSTS = 20_000
-SANDBOX_POSTS = 600  # a day of the sandbox's world: enough for a real crawl, quick to run
-BROKEN_LINES = [
-    b'{"id": "weibo:1", "text": "\xe5\x90\xaf\xe8\x88\xaa", "metrics": {"likes": -3}}',  # negative count
-    b'{"id": "weibo:2", "text": "cut off in the middle',  # a truncated line
-]
-
-
-# Weibo-shaped posts written for this demo: HTML with emoticons and a topic, a repost chain, a
-# traditional-character post and a pure repost.
-WEIBO_SAMPLES = [
-    {
-        "id": "weibo:5001",
-        "text": '<a href="https://m.weibo.cn/search?containerid=231522type%3D1%26q%3D%23启航Q7刹车%23">'
-        '<span class="surl-text">#启航Q7刹车#</span></a> 提车第三天刹车就异响，4S店说正常？'
-        '<span class="url-icon"><img alt="[怒]" src="https://h5.sinaimg.cn/m/emoticon/icon/default/d_nu.png" />'
-        "</span><br />客服电话一直打不通，准备投诉维权",
-    },
-    {"id": "weibo:5002", "text": "同款问题，蹲一个说法//@车评人老周:启航Q7刹车异响已经不是个例了"},
-    {"id": "weibo:5003", "text": "啟航汽車新車發佈會很精彩，續航和做工都超出預期，點贊[赞]"},
-    {"id": "weibo:5004", "text": "转发微博//@茶小满官方:新品桂花乌龙今天上市，第二杯半价"},
-]
+WORLD_POSTS = 5000  # about ten days of five brands: a full-looking dashboard, crawled in under a minute
+WORLD_DAYS = 10
+ROBOT_KEY = "demo-duty-group"
+MESSAGE_LINES = 4  # of each robot message, printed: the headline, the colour line, the first facts
 
 
-def _watchlist() -> list[dict]:
+def run(args: argparse.Namespace) -> int:
+    folder = Path(args.folder).resolve() if args.folder else Path(tempfile.mkdtemp(prefix="fengxiang-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"风向 demo — everything below runs offline, on loopback; files in {folder}")
+    robot = RobotReplica(keys={ROBOT_KEY})
+    # Chosen now, so the robot's messages can link to the incidents on it.
+    dashboard_port = None if args.no_dashboard else args.port or dashboard_commands.free_port()
+    with sandbox(robot) as (server, news):
+        print(f"sandbox: Weibo, Bilibili, news sites and a WeCom robot at {server.base_url}")
+        config_file = write_config(folder, server.base_url, news, robot, dashboard_port)
+        step(folder, "check")
+        print(
+            "\n# one cycle of the 24×7 service: every source crawled, analysed and stored, the alert rules, the robot"
+        )
+        cycle = step(folder, "run", "--once")
+        print_messages(robot.messages_for("wecom", ROBOT_KEY))
+        yesterday = (datetime.now(BEIJING) - timedelta(days=1)).date()
+        report = folder / "reports" / f"{yesterday}.md"
+        step(folder, "report", "--date", str(yesterday), "-o", str(report.relative_to(folder)))
+        summarise(config_file, report)
+        if cycle != 0:
+            print(f"\nthe cycle ended with exit code {cycle}: see {folder / 'data' / 'logs'}")
+            return cycle
+        if dashboard_port is None:
+            return 0
+        return show_dashboard(config_file, dashboard_port)
+
+
+@contextmanager
+def sandbox(robot: RobotReplica) -> Iterator[tuple[SandboxServer, NewsReplica]]:
+    now, hold_back = live_clock(WORLD_DAYS)
+    weibo = WeiboReplica(build_scenario(WORLD_POSTS, days=WORLD_DAYS, now=now, hold_back=hold_back))
+    bilibili = BilibiliReplica(build_bilibili(WORLD_POSTS, days=WORLD_DAYS, now=now, hold_back=hold_back))
+    news = NewsReplica(WORLD_POSTS // 4, days=WORLD_DAYS, end=datetime.now(BEIJING))
+    with SandboxServer([weibo, bilibili, news, robot]) as server:
+        robot.bind(server.base_url)
+        yield server, news
+
+
+def write_config(
+    folder: Path, base_url: str, news: NewsReplica, robot: RobotReplica, dashboard_port: int | None
+) -> Path:
     official = official_accounts()
-    return [{**entry, "official_accounts": [official[entry["name"]]]} for entry in demo_watchlist()]
-
-
-def write_demo_files(folder: Path, end: datetime) -> tuple[Path, Path]:
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    config = folder / "fengxiang.yaml"
-    config.write_text(
-        "# written by `make demo`\n"
-        + yaml.safe_dump(
-            {"store": "sqlite:///data/demo.db", "timezone": "Asia/Shanghai", "watchlist": _watchlist()},
-            allow_unicode=True,
-            sort_keys=False,
-        ),
+    watchlist = [{**entry, "official_accounts": [official[entry["name"]]]} for entry in demo_watchlist()]
+    config = crawl_config(
+        base_url,
+        watchlist,
+        store="sqlite:///data/demo.db",
+        with_bilibili=True,
+        news_feeds=news.feed_urls(),
+        lookback=f"{WORLD_DAYS + 1}d",
+        max_pages=1000,  # the first crawl reads ten days back: more than the default 50 pages a term
+    )
+    config["timezone"] = "Asia/Shanghai"
+    config["alerts"] = {
+        "channels": [{"type": "wecom", "name": "公关值班群", "webhook": robot.wecom_url(ROBOT_KEY)}],
+        "notify_min_severity": "high",  # the group hears of 橙色 and 红色 incidents; the rest are on the dashboard
+    }
+    if dashboard_port is not None:
+        config["alerts"]["dashboard_url"] = f"http://127.0.0.1:{dashboard_port}"
+    path = folder / "fengxiang.yaml"
+    path.write_text(
+        "# written by `fengxiang demo`: the sandbox's sources and robot on loopback\n"
+        + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
         encoding="utf-8",
     )
-    posts = folder / "mentions.jsonl"
-    # Unanalysed, as an export from another tool would be: the import analyses every post.
-    write_jsonl(posts, generate_mentions(DEMO_POSTS, seed=7, end=end, days=60, analysed=False))
-    write_jsonl(folder / "weibo-samples.jsonl", WEIBO_SAMPLES)
-    with posts.open("ab") as out:
-        out.write(b"\n".join(BROKEN_LINES) + b"\n")
-    return config, posts
+    return path
 
 
-def add_sandbox_sources(config: Path, server: SandboxServer, news: NewsReplica) -> None:
-    """Point the demo's sources at the sandbox: its Weibo and news sites, and a Bilibili address where
-    nothing answers, so the 数据源 page shows a healthy and a failing source."""
-    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
-    sources = crawl_config(server.base_url, [], news_feeds=news.feed_urls())["sources"]
-    sources["bilibili"] = {"base_url": "http://127.0.0.1:9", "politeness": {"enabled": False}}
-    settings["sources"] = sources
-    config.write_text("# written by `make demo`\n" + yaml.safe_dump(settings, allow_unicode=True, sort_keys=False))
-
-
-def run(folder: Path, *args: str) -> None:
+def step(folder: Path, *args: str) -> int:
+    """One real `fengxiang` command in the demo folder, shown as the user would type it."""
     print(f"\n$ fengxiang {shlex.join(args)}", flush=True)
-    completed = subprocess.run([sys.executable, "-m", "fengxiang.cli", *args], cwd=folder, check=False)
-    if completed.returncode not in (0, 1):  # 1 = partial import: expected, the file has broken lines
-        raise SystemExit(f"demo step failed with exit code {completed.returncode}")
+    return subprocess.run([sys.executable, "-m", "fengxiang.cli", *args], cwd=folder, check=False).returncode
 
 
-def main() -> None:
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else ".demo").resolve()
-    end = datetime.now(ZoneInfo("Asia/Shanghai"))
-    config, posts = write_demo_files(folder, end)
-    brand = BRANDS[0].name
-    print(f"demo folder: {folder}\nconfig: {config.name} — {len(demo_watchlist())} watchlist entries")
-    run(folder, "analyze", "weibo-samples.jsonl", "-o", "weibo-samples.analysed.jsonl")
-    for line in (folder / "weibo-samples.analysed.jsonl").read_text(encoding="utf-8").splitlines():
-        post = json.loads(line)
-        sentiment = post["sentiment"]
-        print(
-            f"  {post['id']}: {sentiment['label']} ({sentiment['probs'][sentiment['label']]:.2f})"
-            f" brands={post['brands']} keywords={post['keywords']} topics={post.get('topics', [])}"
-        )
-    run(folder, "check")
-    run(folder, "ingest", posts.name)
-    print("\n# the same file again: every post is updated in place, none doubled")
-    run(folder, "ingest", posts.name)
-    run(folder, "stats", "--brand", brand, "--since", "7d")
-    print("\n# who moves opinion about it: KOL candidates with every score component and why")
-    run(folder, "kol", "--brand", brand, "--limit", "5")
-    run(
-        folder,
-        "export",
-        "--brand",
-        brand,
-        "--sentiment",
-        "negative",
-        "--since",
-        "3d",
-        "--format",
-        "csv",
-        "-o",
-        "negative.csv",
-    )
-    print(f"\nfirst lines of {folder / 'negative.csv'}:")
-    with (folder / "negative.csv").open(encoding="utf-8-sig") as exported:
-        for _, line in zip(range(4), exported, strict=False):
-            print("  " + line.rstrip()[:160])
-    run(
-        folder,
-        "export",
-        "--query",
-        f"{brand} AND (刹车 OR 自燃 OR 维权)",
-        "--since",
-        "7d",
-        "-o",
-        "risk.jsonl",
-    )
-    print("\n# a crawl of the offline sandbox: Weibo and three news sites answer, Bilibili does not")
-    scenario = build_scenario(SANDBOX_POSTS, days=1)
-    news = NewsReplica(SANDBOX_POSTS, days=1, end=scenario.now)
-    with SandboxServer([WeiboReplica(scenario), news]) as server:
-        add_sandbox_sources(config, server, news)
-        run(folder, "crawl")
-    print("\n# the alert rules, evaluated as the incident unfolded (no channel configured: recorded only)")
-    incident = (end - timedelta(days=4)).replace(minute=0, second=0, microsecond=0)  # where the generator puts it
-    for hours in (2, 8, 30):
-        run(folder, "alerts", "run", "--at", (incident + timedelta(hours=hours)).isoformat())
-    print(f"\ndone. Try: cd {folder} && ../.venv/bin/fengxiang stats --brand {brand} --since 30d --json")
-    print(f"The dashboard on this data: cd {folder} && ../.venv/bin/fengxiang dashboard")
+def print_messages(messages: list[RobotMessage]) -> None:
+    print(f"\n# the WeCom group robot received {len(messages)} messages:")
+    for number, message in enumerate(messages, start=1):
+        lines = str(message.body.get("markdown", message.body.get("text", {})).get("content", "")).splitlines()
+        print(f"\n--- message {number} ---")
+        for line in lines[:MESSAGE_LINES]:
+            print(f"  {line}")
+        if len(lines) > MESSAGE_LINES:
+            print(f"  … ({len(lines) - MESSAGE_LINES} more lines)")
 
 
-if __name__ == "__main__":
-    main()
+def summarise(config_file: Path, report: Path) -> None:
+    config = load_config(config_file)
+    store = open_store(config)
+    try:
+        now = datetime.now(config.tzinfo)
+        counts = store.counts(Window(since=now - timedelta(days=WORLD_DAYS + 1), until=now + timedelta(minutes=1)))
+        incidents = store.incidents(status=None, brand=None, since=now - timedelta(days=1), limit=200)
+        recent = store.counts(Window(since=now - timedelta(hours=6), until=now + timedelta(minutes=1)))
+    finally:
+        store.close()
+    platforms = ", ".join(f"{name} {count:,}" for name, count in counts.by_platform.items())
+    print("\n# summary")
+    print(f"  mentions stored   {counts.total:,} ({platforms})")
+    print(f"  last 6 hours      {recent.total:,} mentions, {recent.by_sentiment.get('negative', 0):,} negative")
+    print(f"  incidents open    {sum(1 for incident in incidents if incident.status == 'open')}")
+    print(f"  daily report      {report} (and {report.with_suffix('.html').name} beside it)")
+    print(f"  service log       {config_file.parent / 'data' / 'logs' / 'service.log'}")
+
+
+def show_dashboard(config_file: Path, port: int) -> int:
+    config = load_config(config_file)
+    url = f"http://127.0.0.1:{port}"
+    process = dashboard_commands.start(config, port=port, address="127.0.0.1", stdout=subprocess.DEVNULL)
+    try:
+        dashboard_commands.wait_until_ready(url, process)
+        print(f"\n风向看板 dashboard: {url}   (Ctrl-C stops the dashboard and the sandbox)", flush=True)
+        return process.wait()
+    except KeyboardInterrupt:
+        print("\nstopping the demo")
+        return 0
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
