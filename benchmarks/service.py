@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,9 @@ from sandbox.robot import RobotReplica
 from sandbox.scenario import build_scenario, live_clock
 from sandbox.server import SandboxServer
 from sandbox.weibo import WeiboReplica
+from store.base import Window
+from store.model import EARLIEST_POST
+from store.sqlite import SQLiteStore
 
 WORLD_POSTS, WORLD_DAYS = 20_000, 8
 WARM_UP = 120.0  # seconds before memory samples count (models loaded, first crawls done)
@@ -135,6 +138,8 @@ def soak(minutes: float) -> dict[str, Any]:
 def _results(
     folder: Path, minutes: float, samples: list[tuple[float, float]], exit_code: int, stop_seconds: float, messages: int
 ) -> dict[str, Any]:
+    with SQLiteStore(folder / "data" / "soak.db") as store:
+        stored = store.counts(Window(since=EARLIEST_POST, until=datetime.now(UTC) + timedelta(days=30))).total
     lines = [json.loads(line) for line in (folder / "data" / "logs" / "service.log").read_text().splitlines()]
     levels = Counter(line["level"] for line in lines)
     runs: Counter[str] = Counter()
@@ -159,8 +164,12 @@ def _results(
             "peak": round(max(memory), 1) if memory else None,
             "last": round(memory[-1], 1) if memory else None,
             "slope_per_hour": round(slope_per_hour(samples), 2),
+            # The first minutes after warm-up still fill caches (the month's KOL scoring, jieba's
+            # dictionary in the crawl children is not ours): growth, if any, shows in the second half.
+            "slope_per_hour_second_half": round(slope_per_hour(samples[len(samples) // 2 :]), 2),
             "samples": len(memory),
         },
+        "stored_mentions": stored,
     }
 
 

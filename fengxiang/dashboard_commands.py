@@ -86,12 +86,17 @@ def serving(config: Config, log: IO[bytes], *, timeout: float = 60.0) -> Iterato
             raise RuntimeError(f"{problem}\n--- dashboard output ---\n{printed}") from None
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask the server to end; kill it if it has not within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def launch(config: Config, *, port: int | None, address: str | None) -> int:

@@ -157,8 +157,4 @@ def show_dashboard(config_file: Path, port: int) -> int:
         print("\nstopping the demo")
         return 0
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        dashboard_commands.stop(process)
