@@ -5,3 +5,6 @@ PLATFORMS: dict[str, str] = {
     "bilibili": "哔哩哔哩 video search (WBI-signed), video stats and comments",
     "news": "新闻 RSS/Atom feeds and the articles they link to",
 }
+
+# What a run's "pages" count (the fengxiang/pages stat) is, in the words of the crawl's summary line.
+PAGE_UNITS: dict[str, str] = {"weibo": "search pages", "bilibili": "search pages", "news": "feeds"}

@@ -18,7 +18,7 @@ import orjson
 
 from crawlers.cookies import CookieFileError, session_cookies
 from crawlers.login import LOGINS, LoginError, login_spec, probe_login, run_login
-from crawlers.registry import PLATFORMS
+from crawlers.registry import PAGE_UNITS, PLATFORMS
 from fengxiang import __version__, alert_commands, dashboard_commands, kol_commands, report_commands, status_command
 from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
@@ -128,7 +128,7 @@ def _print_crawl(run: CrawlRun) -> None:
     detail = health.detail
     print(
         f"{run.platform}: {health.status} — {detail.get('new', 0):,} new and {detail.get('updated', 0):,} updated "
-        f"mentions from {detail.get('pages', 0):,} search pages in {run.seconds:.1f} s"
+        f"mentions from {detail.get('pages', 0):,} {PAGE_UNITS.get(run.platform, 'pages')} in {run.seconds:.1f} s"
     )
     if health.error:
         print(f"  {health.error}")
