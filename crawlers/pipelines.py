@@ -24,6 +24,7 @@ from scrapy.crawler import Crawler
 from crawlers.context import CrawlContext
 from crawlers.spiders.base import PlatformSpider
 from fengxiang.ingest import describe
+from fengxiang.worker_process import exit_with_parent
 from store.model import Mention
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ _writer: BatchWriter | None = None
 
 def _start_worker(config_path: str, platform: str) -> None:
     global _writer
+    exit_with_parent()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
     _writer = BatchWriter(CrawlContext.load(config_path, platform))
     _writer.context.analyzer  # noqa: B018 — load jieba and the model while the first pages download

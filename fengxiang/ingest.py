@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from fengxiang.brands import BrandTagger
 from fengxiang.textmatch import fold
+from fengxiang.worker_process import exit_with_parent
 from nlp.analyzer import Analyzer
 from store.base import Store, UpsertResult
 from store.model import Mention
@@ -173,7 +174,7 @@ def ingest(
         _write_all(map(_ChunkPreparer(parser, store.preparer()), chunks), store.upsert_prepared, report, on_batch)
     else:
         prepare_chunk = _ChunkPreparer(parser, store.preparer())
-        with store.bulk_load(), multiprocessing.get_context("spawn").Pool(workers) as pool:
+        with store.bulk_load(), multiprocessing.get_context("spawn").Pool(workers, exit_with_parent) as pool:
             _write_all(_in_pool(pool, prepare_chunk, chunks, workers), store.upsert_prepared, report, on_batch)
     return report
 
