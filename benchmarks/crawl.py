@@ -1,4 +1,5 @@
-"""`make bench`: crawl + analyse + store Weibo posts from the sandbox, politeness off.
+"""`make bench`: crawl + analyse + store Weibo posts from the sandbox, politeness off; then Bilibili and
+the news feeds, each alone, for their throughput (no floor beside those: the Weibo one shows the method).
 
 Target: 10,000 posts in <= 30 s on this machine (issue [weibo]). Prints one JSON document (also
 written to bench-results/crawl.json). Beside it, in the same run, the transport floor a
@@ -28,7 +29,10 @@ from urllib.parse import urlsplit
 
 from crawlers.spiders.weibo_shapes import SEARCH_REALTIME, is_end_of_results, mblogs_in, search_url
 from fengxiang.query import parse
+from fengxiang.synthetic import demo_watchlist
+from sandbox.bilibili import BilibiliReplica, build_bilibili
 from sandbox.config import write_crawl_config
+from sandbox.news import NewsReplica
 from sandbox.scenario import build_scenario
 from sandbox.server import SandboxServer
 from sandbox.weibo import WeiboReplica
@@ -66,6 +70,50 @@ def crawl_ours(config: Path) -> dict[str, Any]:
         "posts_per_s": round((total - comments) / seconds, 1),
         "seconds_per_10k_posts": round(seconds * 10_000 / max(total - comments, 1), 2),
     }
+
+
+def crawl_other(platform: str, config: Path) -> dict[str, Any]:
+    """`fengxiang crawl <platform>` on a fresh store: throughput in stored mentions (posts and comments) a second."""
+    started = time.perf_counter()
+    finished = subprocess.run(
+        [sys.executable, "-m", "fengxiang.cli", "crawl", platform, "--json", "--config", str(config)],
+        capture_output=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if finished.returncode != 0:
+        raise SystemExit(f"the {platform} crawl failed: {finished.stdout.decode()} {finished.stderr.decode()}")
+    outcome = json.loads(finished.stdout)[0]
+    stored = outcome["detail"].get("new", 0)
+    return {
+        "seconds": round(seconds, 2),
+        "status": outcome["status"],
+        "mentions_stored": stored,
+        "pages": outcome["detail"].get("pages", 0),
+        "mentions_per_s": round(stored / seconds, 1),
+    }
+
+
+def other_platforms(size: int) -> dict[str, Any]:
+    """Bilibili and the news feeds, each crawled alone against its replica of the same synthetic world."""
+    news = NewsReplica(size // 4, days=7)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        SandboxServer([BilibiliReplica(build_bilibili(size, days=7)), news]) as server,
+    ):
+        results = {}
+        for platform in ("bilibili", "news"):
+            config = write_crawl_config(
+                Path(folder) / f"{platform}.yaml",
+                server.base_url,
+                demo_watchlist(),
+                store=f"sqlite:///{platform}.db",
+                with_bilibili=True,
+                news_feeds=news.feed_urls(),
+                lookback="30d",
+            )
+            results[platform] = crawl_other(platform, config)
+        return results
 
 
 def _count_comments(db: Path) -> int:
@@ -133,6 +181,7 @@ def main() -> None:
         },
         "ours": ours,
         "baseline_fetch_floor": floor,
+        "other_platforms": other_platforms(size),
         "ratio_seconds_ours_over_floor": round(ours["seconds"] / max(floor["seconds"], 1e-9), 2),
         "target": {
             "seconds_per_10k_posts": TARGET_SECONDS_PER_10K,
