@@ -43,17 +43,22 @@ from store.sqlite import SQLiteStore
 TARGET_SECONDS_PER_10K = 30.0
 
 
-def crawl_ours(config: Path) -> dict[str, Any]:
+def timed_crawl(platform: str, config: Path) -> tuple[float, dict[str, Any]]:
+    """`fengxiang crawl <platform> --json`: its wall time and its outcome; a failed crawl ends the benchmark."""
     started = time.perf_counter()
     finished = subprocess.run(
-        [sys.executable, "-m", "fengxiang.cli", "crawl", "weibo", "--json", "--config", str(config)],
+        [sys.executable, "-m", "fengxiang.cli", "crawl", platform, "--json", "--config", str(config)],
         capture_output=True,
         check=False,
     )
     seconds = time.perf_counter() - started
     if finished.returncode != 0:
-        raise SystemExit(f"the crawl failed: {finished.stdout.decode()} {finished.stderr.decode()}")
-    outcome = json.loads(finished.stdout)[0]
+        raise SystemExit(f"the {platform} crawl failed: {finished.stdout.decode()} {finished.stderr.decode()}")
+    return seconds, json.loads(finished.stdout)[0]
+
+
+def crawl_ours(config: Path) -> dict[str, Any]:
+    seconds, outcome = timed_crawl("weibo", config)
     store = SQLiteStore(config.parent / "crawl.db")
     try:
         total = store.counts(Window(since=EARLIEST_POST, until=datetime.now(UTC) + timedelta(days=2))).total
@@ -74,16 +79,7 @@ def crawl_ours(config: Path) -> dict[str, Any]:
 
 def crawl_other(platform: str, config: Path) -> dict[str, Any]:
     """`fengxiang crawl <platform>` on a fresh store: throughput in stored mentions (posts and comments) a second."""
-    started = time.perf_counter()
-    finished = subprocess.run(
-        [sys.executable, "-m", "fengxiang.cli", "crawl", platform, "--json", "--config", str(config)],
-        capture_output=True,
-        check=False,
-    )
-    seconds = time.perf_counter() - started
-    if finished.returncode != 0:
-        raise SystemExit(f"the {platform} crawl failed: {finished.stdout.decode()} {finished.stderr.decode()}")
-    outcome = json.loads(finished.stdout)[0]
+    seconds, outcome = timed_crawl(platform, config)
     stored = outcome["detail"].get("new", 0)
     return {
         "seconds": round(seconds, 2),
