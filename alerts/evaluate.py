@@ -8,10 +8,9 @@ from datetime import datetime
 
 from alerts.detectors import detect_brand, load_brand_view, source_failures
 from alerts.incidents import Policy, plan_changes
-from alerts.new_kol import SpaceScores, new_kols, space_report
+from alerts.new_kol import SpaceScores, new_kols
 from alerts.signals import Signal
 from fengxiang.config import Config
-from kol.report import KolReport
 from store.base import Incident, IncidentChange, Store
 
 _HEALTH_RUNS = 50  # enough of each source's history to tell how long it has been failing
@@ -34,16 +33,13 @@ class Evaluation:
 
 def detect(store: Store, config: Config, now: datetime, space_scores: SpaceScores | None = None) -> list[Signal]:
     signals: list[Signal] = []
-    space: KolReport | None = None  # scored once, and only when some entry has the new_kol rule on
+    scores = space_scores or SpaceScores()  # scores the space once, and only when some entry has new_kol on
     for entry in config.watchlist:
         view = load_brand_view(store, entry.name, now)
         rules = config.rules_for(entry)
         signals += detect_brand(store, view, rules)
         if rules.new_kol.enabled:
-            space = space or (
-                space_scores.report(store, config, now) if space_scores else space_report(store, config, now)
-            )
-            signals += new_kols(store, view, rules, space)
+            signals += new_kols(store, view, rules, scores.report(store, config, now))
     rule = config.alerts.rules.source_failure
     if rule.enabled:
         sources = {health.source for health in store.latest_health()}

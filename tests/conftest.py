@@ -1,4 +1,4 @@
-"""Shared test helpers: a mention factory and a store fixture per backend."""
+"""Shared test helpers: a mention factory, a store fixture per backend, the sandbox's WeCom robot."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from sandbox.robot import RobotReplica
+from sandbox.server import SandboxServer
 from store.model import Mention
 from store.sqlite import SQLiteStore
 
@@ -40,3 +42,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     backend = BACKENDS[request.param](tmp_path)
     yield backend
     backend.close()
+
+
+@pytest.fixture(scope="module")
+def robot() -> Iterator[RobotReplica]:
+    """The sandbox's WeCom robot on loopback, taking the key "duty" (a module may define its own robot)."""
+    replica = RobotReplica(keys={"duty"})
+    with SandboxServer([replica]) as server:
+        replica.bind(server.base_url)
+        yield replica

@@ -3,7 +3,6 @@ and the loopback WeCom robot that receives (or refuses) the messages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +18,6 @@ from fengxiang.config import load_config
 from fengxiang.synthetic import BIG_BRAND as BIG_BRAND_PROFILE
 from fengxiang.synthetic import demo_watchlist, generate_mentions
 from sandbox.robot import RobotReplica
-from sandbox.server import SandboxServer
 from store.model import Mention
 from store.sqlite import SQLiteStore
 
@@ -28,14 +26,6 @@ END = datetime(2026, 11, 20, 0, 0, tzinfo=SHANGHAI)
 INCIDENT = END - timedelta(days=4)  # where the generator starts the big brand's incident
 QUIET_BRAND = "澜颜"
 BIG_BRAND = BIG_BRAND_PROFILE.name
-
-
-@pytest.fixture(scope="module")
-def robot() -> Iterator[RobotReplica]:
-    replica = RobotReplica(keys={"duty"})
-    with SandboxServer([replica]) as server:
-        replica.bind(server.base_url)
-        yield replica
 
 
 @pytest.fixture(scope="module")

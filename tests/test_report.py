@@ -5,7 +5,6 @@ its incidents, its escaping of hostile posts, and its summary on the loopback We
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
@@ -28,7 +27,6 @@ from fengxiang.report_render import summary_message, to_html, to_markdown
 from fengxiang.synthetic import BIG_BRAND as BIG_BRAND_PROFILE
 from fengxiang.synthetic import demo_watchlist, generate_mentions
 from sandbox.robot import RobotReplica
-from sandbox.server import SandboxServer
 from store.base import Window
 from store.model import Mention
 from store.sqlite import SQLiteStore
@@ -78,14 +76,6 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for hours in (2, 6, 12, 20):
             evaluate(store, config, INCIDENT + timedelta(hours=hours))
     return path
-
-
-@pytest.fixture(scope="module")
-def robot() -> Iterator[RobotReplica]:
-    replica = RobotReplica(keys={"duty"})
-    with SandboxServer([replica]) as server:
-        replica.bind(server.base_url)
-        yield replica
 
 
 @pytest.fixture
