@@ -15,7 +15,6 @@ keys under a running crawler. Fault modes map onto Bilibili's own refusals: ``ht
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import html
 import json
@@ -27,6 +26,7 @@ from typing import Any
 
 from crawlers.spiders.bilibili_shapes import mixin_key, sign
 from fengxiang.synthetic import BEIJING, generate_mentions
+from sandbox.clock import NewestFirst, VisibilityClock, advance_handler
 from sandbox.scenario import stable_hash
 from sandbox.server import Handler, Request, Response
 
@@ -105,33 +105,20 @@ class BiliVideo:
         return self.shares + self.replies_count + self.likes
 
 
-class BiliWorld:
-    """The videos the replica serves, newest first, with a visibility clock like the Weibo scenario's."""
+class BiliWorld(VisibilityClock):
+    """The videos the replica serves, newest first, on the sandbox's visibility clock."""
 
     def __init__(self, videos: list[BiliVideo], now: datetime, visible_until: datetime) -> None:
-        self.now = now
-        self.videos = tuple(sorted(videos, key=lambda video: video.created_at, reverse=True))
+        super().__init__(now, visible_until)
+        self._timeline = NewestFirst(videos, lambda video: video.created_at)
+        self.videos = self._timeline.items
         self.users = {video.owner.mid: video.owner for video in self.videos}
         self._by_bvid = {video.bvid: video for video in self.videos}
         self._by_aid = {video.aid: video for video in self.videos}
-        self._negated_times = [-video.created_at.timestamp() for video in self.videos]
         self._haystacks = [f"{video.title}\n{video.description}".lower() for video in self.videos]
-        self._lock = threading.Lock()
-        self._visible_until = min(visible_until, now)
-
-    @property
-    def visible_until(self) -> datetime:
-        return self._visible_until
-
-    def advance(self, minutes: float) -> datetime:
-        if minutes < 0:
-            raise ValueError(f"minutes must be >= 0, got {minutes}")
-        with self._lock:
-            self._visible_until = min(self._visible_until + timedelta(minutes=minutes), self.now)
-            return self._visible_until
 
     def visible_videos(self) -> tuple[BiliVideo, ...]:
-        return self.videos[bisect.bisect_left(self._negated_times, -self.visible_until.timestamp()) :]
+        return self._timeline.visible(self.visible_until)
 
     def video(self, bvid: str = "", aid: int = 0) -> BiliVideo | None:
         video = self._by_bvid.get(bvid) if bvid else self._by_aid.get(aid)
@@ -140,7 +127,7 @@ class BiliWorld:
     def search(self, keyword: str) -> list[BiliVideo]:
         """Visible videos whose title or description holds the keyword (case folded), newest first."""
         needle = keyword.strip().lower()
-        start = bisect.bisect_left(self._negated_times, -self.visible_until.timestamp())
+        start = self._timeline.first_visible(self.visible_until)
         return [self.videos[i] for i in range(start, len(self.videos)) if needle and needle in self._haystacks[i]]
 
     def replies(self, video: BiliVideo) -> tuple[BiliReply, ...]:
@@ -268,7 +255,7 @@ class BilibiliReplica:
             "/x/web-interface/card": self.card,
             "/x/v2/reply/wbi/main": self.reply_main,
             "/__sandbox__/bilibili/rotate": self.rotate,
-            "/__sandbox__/bilibili/advance": self.advance,
+            "/__sandbox__/bilibili/advance": advance_handler(self.world, _envelope),
         }
 
     def fault_response(self, mode: str, normal: Response) -> Response:
@@ -411,14 +398,9 @@ class BilibiliReplica:
         self.rotate_keys()
         return Response.json({"code": 0, "generation": self.generation})
 
-    def advance(self, request: Request) -> Response:
-        try:
-            spec = request.json()
-            minutes = float(spec["minutes"]) if isinstance(spec, dict) else float("nan")
-            until = self.world.advance(minutes)
-        except (ValueError, KeyError, TypeError) as error:
-            return Response.json({"code": -400, "message": f'send {{"minutes": N}} with N >= 0 ({error})'}, status=400)
-        return Response.json({"code": 0, "visible_until": until.isoformat()})
+
+def _envelope(ok: bool, message: str) -> dict[str, Any]:
+    return {"code": 0 if ok else -400, "message": message}
 
 
 def _keys(generation: int) -> tuple[str, str]:

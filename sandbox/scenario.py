@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from fengxiang.synthetic import BEIJING, BRANDS, demo_watchlist, generate_mentions
+from sandbox.clock import NewestFirst, VisibilityClock
 
 __all__ = [
     "BIG_ACCOUNT_FOLLOWERS",
@@ -122,7 +123,7 @@ class WeiboComment:
 # ---------------------------------------------------------------------------------------------- scenario
 
 
-class Scenario:
+class Scenario(VisibilityClock):
     """The built world plus its visibility clock. Thread-safe: the sandbox serves requests from many threads."""
 
     def __init__(
@@ -141,8 +142,9 @@ class Scenario:
         deleted_root_mids: frozenset[str],
         kol_uids: dict[str, str],
     ) -> None:
-        self.now = now
-        self.posts = posts  # newest first
+        super().__init__(now, visible_until)
+        self._timeline = NewestFirst(posts, lambda post: post.created_at)
+        self.posts = self._timeline.items
         self.users = users
         self.comments = comments  # mid -> hot comments, hottest first
         self.watchlist = demo_watchlist()
@@ -156,35 +158,16 @@ class Scenario:
         self.deleted_root_mids = deleted_root_mids  # roots deleted by their authors; their reposts still show
         self.kol_uids = kol_uids  # brand -> its influencer: < BIG_ACCOUNT_FOLLOWERS, reposted by many small accounts
         self._by_mid = {post.mid: post for post in posts}
-        self._lock = threading.Lock()
-        self._visible_until = min(visible_until, now)
-        # Search runs on every page request: lower-cased texts and sort keys are computed once.
-        self._haystacks = [post.full_text.lower() for post in posts]
-        self._negated_times = [-post.created_at.timestamp() for post in posts]  # ascending, for bisect
+        self._cache_lock = threading.Lock()
+        # Search runs on every page request: lower-cased texts are computed once.
+        self._haystacks = [post.full_text.lower() for post in self.posts]
         self._matches: dict[str, list[int]] = {}
         self._results: dict[tuple[str, str, datetime], tuple[WeiboPost, ...]] = {}
-
-    # -- the clock
-
-    @property
-    def visible_until(self) -> datetime:
-        return self._visible_until
-
-    def advance(self, minutes: float) -> datetime:
-        """Reveal the posts of the next ``minutes`` (never past ``now``); returns the new ``visible_until``."""
-        if minutes < 0:
-            raise ValueError(f"minutes must be >= 0, got {minutes}")
-        with self._lock:
-            self._visible_until = min(self._visible_until + timedelta(minutes=minutes), self.now)
-            return self._visible_until
-
-    def _first_visible(self, until: datetime) -> int:
-        return bisect.bisect_left(self._negated_times, -until.timestamp())
 
     # -- what the replica serves
 
     def visible_posts(self) -> tuple[WeiboPost, ...]:
-        return self.posts[self._first_visible(self.visible_until) :]
+        return self._timeline.visible(self.visible_until)
 
     def post(self, mid: str) -> WeiboPost | None:
         """A served post (visible, not deleted), or None."""
@@ -206,13 +189,13 @@ class Scenario:
         cached = self._results.get(key)
         if cached is not None:
             return cached
-        start = self._first_visible(until)
+        start = self._timeline.first_visible(until)
         indexes = self._matching(q)
         found = [self.posts[i] for i in indexes[bisect.bisect_left(indexes, start) :]]
         if order == "hot":
             found.sort(key=lambda post: (post.engagement, int(post.mid)), reverse=True)
         result = tuple(found)
-        with self._lock:
+        with self._cache_lock:
             if len(self._results) > 512:  # old clock positions are never asked for again
                 self._results.clear()
             self._results[key] = result
@@ -224,7 +207,7 @@ class Scenario:
         cached = self._matches.get(needle)
         if cached is None:
             cached = [i for i, text in enumerate(self._haystacks) if needle and needle in text]
-            with self._lock:
+            with self._cache_lock:
                 self._matches[needle] = cached
         return cached
 

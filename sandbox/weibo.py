@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from fengxiang.synthetic import BEIJING
+from sandbox.clock import advance_handler
 from sandbox.scenario import (
     LONG_TEXT_CHARS,
     Scenario,
@@ -379,7 +380,7 @@ class WeiboReplica:
             "/statuses/extend": self.extend,
             "/comments/hotflow": self.hotflow,
             "/api/config": self.config,
-            "/__sandbox__/weibo/advance": self.advance,
+            "/__sandbox__/weibo/advance": advance_handler(self.scenario, _envelope),
             "/__sandbox__/weibo/scenario": self.describe,
         }
 
@@ -594,19 +595,12 @@ class WeiboReplica:
         response.headers.append(("Set-Cookie", f"XSRF-TOKEN={st}; Path=/"))
         return response
 
-    def advance(self, request: Request) -> Response:
-        if request.method != "POST":
-            return Response.json({"ok": 0, "msg": 'POST {"minutes": N}'}, status=405)
-        try:
-            spec = request.json()
-            minutes = float(spec["minutes"]) if isinstance(spec, dict) else float("nan")
-            visible_until = self.scenario.advance(minutes)
-        except (ValueError, KeyError, TypeError) as error:
-            return Response.json({"ok": 0, "msg": f'send {{"minutes": N}} with N >= 0 ({error})'}, status=400)
-        return Response.json({"ok": 1, "visible_until": visible_until.isoformat()})
-
     def describe(self, request: Request) -> Response:
         return Response.json({"ok": 1, **self.scenario.summary()})
+
+
+def _envelope(ok: bool, message: str) -> dict[str, Any]:
+    return {"ok": 1, "msg": message} if ok else {"ok": 0, "msg": message}
 
 
 def _profile(user: WeiboUser, record: dict[str, Any]) -> dict[str, Any]:
