@@ -21,6 +21,7 @@ from scrapy.spiders import Spider
 
 from crawlers.middlewares import BLOCK_KIND_STAT, BLOCK_MESSAGE_STAT
 from crawlers.spiders.base import PlatformSpider
+from crawlers.spiders.signed_page import SIGNING_FAILED_STAT
 from store.base import SourceHealth
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ def judge(reason: str, stats: Mapping[str, Any], *, platform: str) -> Verdict:
     """The health of a run of ``platform``'s spider from its close reason and stats."""
     if stats.get(BLOCK_KIND_STAT):
         return Verdict("failed", str(stats.get(BLOCK_MESSAGE_STAT)))
+    if stats.get(SIGNING_FAILED_STAT):
+        return Verdict("failed", str(stats[SIGNING_FAILED_STAT]))
     if stats.get("fengxiang/lost_batches"):
         error = stats.get("fengxiang/lost_batch_error")
         return Verdict("failed", f"{stats['fengxiang/lost_batches']} batches of posts could not be stored ({error})")

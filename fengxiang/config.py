@@ -260,6 +260,9 @@ class SourceConfig(_Section):
     enabled: bool = True
     base_url: str | None = None  # None: the platform's public address (the crawler knows it)
     login_url: str | None = None  # where `fengxiang login` opens the QR page; None: the platform's own
+    # The page whose own script signs API requests (Xiaohongshu, Zhihu); None: base_url when that is
+    # set (the sandbox serves both), else the platform's own site.
+    web_url: str | None = None
     cookie: SecretStr | None = None
     cookie_file: Path | None = None  # saved by `fengxiang login`; default data/cookies/<platform>.json
     interval: timedelta = DEFAULT_CRAWL_INTERVAL
@@ -288,7 +291,7 @@ class SourceConfig(_Section):
             return [feed.strip() if isinstance(feed, str) else feed for feed in value]
         return value
 
-    @field_validator("base_url", "login_url")
+    @field_validator("base_url", "login_url", "web_url")
     @classmethod
     def _url_is_http(cls, value: str | None) -> str | None:
         if value is not None and not is_http_url(value):
