@@ -23,8 +23,10 @@ _ENTRIES = 64
 
 
 @st.cache_data(ttl=_KEEP, max_entries=_ENTRIES, show_spinner=False)
-def overview(_store: Store, store_key: str, selection: Selection, brands: tuple[str, ...]) -> Overview:
-    return data.overview(_store, selection, brands)
+def overview(
+    _store: Store, store_key: str, selection: Selection, brands: tuple[str, ...], sources: tuple[str, ...]
+) -> Overview:
+    return data.overview(_store, selection, brands, sources)
 
 
 @st.cache_data(ttl=_KEEP, max_entries=_ENTRIES, show_spinner=False)

@@ -86,11 +86,13 @@ class Overview:
     interval: str  # hour | day
     trend: list[TrendPoint]
     incidents: list[Incident]  # opened in the window: marked on the trend
-    platforms: dict[str, int]
+    platforms: dict[str, int]  # every enabled source (0 when quiet), then any other platform stored
     share_of_voice: dict[str, int]  # brand (and its competitors) → mentions in the window
 
 
-def overview(store: Store, selection: Selection, share_of_voice_brands: Sequence[str]) -> Overview:
+def overview(
+    store: Store, selection: Selection, share_of_voice_brands: Sequence[str], sources: Sequence[str] = ()
+) -> Overview:
     now, before = store.counts(selection.window), store.counts(selection.previous.window)
     audience, earlier = store.audience(selection.window), store.audience(selection.previous.window)
     interval: Interval = "hour" if selection.until - selection.since <= HOURLY_UP_TO else "day"
@@ -111,7 +113,8 @@ def overview(store: Store, selection: Selection, share_of_voice_brands: Sequence
             for bucket in buckets
         ],
         incidents=opened,
-        platforms=dict(sorted(now.by_platform.items(), key=lambda item: -item[1])),
+        # A monitored platform with no mention is news too ("nothing on 小红书"), so it shows as 0.
+        platforms=dict(sorted({**dict.fromkeys(sources, 0), **now.by_platform}.items(), key=lambda item: -item[1])),
         share_of_voice={
             name: store.counts(Window(since=selection.since, until=selection.until, brand=name)).total
             for name in share_of_voice_brands

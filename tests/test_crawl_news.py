@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
+from scrapy.utils.project import get_project_settings
 
+from crawlers.spiders.news import NewsSpider
 from crawlers.spiders.news_shapes import article_id
 from fengxiang.brands import BrandTagger
 from fengxiang.synthetic import demo_watchlist
@@ -155,3 +157,12 @@ def test_every_feed_failing_fails_the_run(newsroom: Newsroom) -> None:
     assert code == 1 and outcome["status"] == "failed"
     assert "3 feeds could not be read" in outcome["error"]
     assert not newsroom.mentions()
+
+
+def test_news_sites_are_read_like_a_desktop_browser_not_like_the_weibo_app(newsroom: Newsroom) -> None:
+    settings = get_project_settings()
+    settings.set("FENGXIANG_CONFIG", str(newsroom.config))
+    NewsSpider.update_settings(settings)
+    assert "Windows NT" in settings["USER_AGENT"] and "iPhone" not in settings["USER_AGENT"]
+    headers = settings.getdict("DEFAULT_REQUEST_HEADERS")
+    assert "X-Requested-With" not in headers and "application/json" not in headers.get("Accept", "")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dashboard.data import Selection, fold_near_duplicates, share_of_voice_brands, sources
+from dashboard.data import Selection, fold_near_duplicates, overview, share_of_voice_brands, sources
 from dashboard.passwords import hash_password, verify_password
 from fengxiang.config import ConfigError, load_config
 from store.base import SourceHealth
@@ -91,3 +91,20 @@ def test_a_password_instead_of_a_hash_is_refused(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "fengxiang dashboard --hash-password" in message
     assert "hunter2hunter2" not in message
+
+
+def test_the_platform_split_lists_every_enabled_source_even_a_quiet_one(store: Any) -> None:
+    store.upsert(
+        [
+            make_mention("微博上的一条", id="weibo:1"),
+            make_mention("微博上的又一条", id="weibo:2"),
+            make_mention(
+                "B站的一条", id="bilibili:BV1xx", platform="bilibili", author={"id": "bilibili:7", "name": "UP"}
+            ),
+        ]
+    )
+    found = overview(
+        store, Selection(None, END - timedelta(days=1), END), [], sources=("weibo", "xiaohongshu", "zhihu")
+    )
+    assert found.platforms == {"weibo": 2, "bilibili": 1, "xiaohongshu": 0, "zhihu": 0}
+    assert list(found.platforms)[:2] == ["weibo", "bilibili"]  # busiest first; quiet sources after

@@ -20,6 +20,12 @@ from twisted.python.failure import Failure
 from crawlers.context import CrawlContext, load_crawl_config
 from crawlers.cookies import CookieFileError, session_cookies
 
+# Sites read on the desktop web (news, and the pages that sign requests) see a desktop Chrome; the
+# default USER_AGENT is the phone browser m.weibo.cn expects.
+DESKTOP_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+
 BlockKind = Literal["throttled", "login_required", "verification"]
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 import scrapy
@@ -22,7 +22,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawlers.spiders.base import Block, PlatformSpider
+from crawlers.spiders.base import DESKTOP_USER_AGENT, Block, PlatformSpider
 from crawlers.spiders.news_shapes import (
     FeedError,
     decode_html,
@@ -51,6 +51,12 @@ class NewsSpider(PlatformSpider):
     name = "news"
     platform = "news"
     default_base_url = ""  # feeds are full URLs; sources.news.base_url only anchors relative ones
+    # News sites are read like a desktop browser reads them, not like the phone app's JSON API the
+    # shared settings describe (no X-Requested-With, no JSON Accept).
+    custom_settings: ClassVar[dict[str, Any]] = {
+        "USER_AGENT": DESKTOP_USER_AGENT,
+        "DEFAULT_REQUEST_HEADERS": {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"},
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -21,7 +21,7 @@ from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
 from crawlers.login import CHROMIUM, CHROMIUM_ARGS
-from crawlers.spiders.base import PlatformSpider
+from crawlers.spiders.base import DESKTOP_USER_AGENT, PlatformSpider
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -31,10 +31,6 @@ __all__ = ["SIGNING_FAILED_STAT", "PageSignedSpider", "SigningError"]
 
 SIGNING_FAILED_STAT = "fengxiang/signing_failed"  # why no request could be signed; the run failed
 
-# The browser and the API requests must look like one desktop visitor: the sites compare them.
-DESKTOP_USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-)
 _PAGE_REFRESHES = 1  # reloading more often per run means signing itself is broken
 _CONTEXT = "signing"
 
@@ -67,6 +63,7 @@ class PageSignedSpider(PlatformSpider):
                     "headless": True,
                     "args": CHROMIUM_ARGS,
                 },
+                # The browser and the API requests must look like one visitor: the sites compare them.
                 "PLAYWRIGHT_CONTEXTS": {_CONTEXT: {"user_agent": DESKTOP_USER_AGENT, "locale": "zh-CN"}},
                 # The page loads with the browser's own headers, not the JSON API's.
                 "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,

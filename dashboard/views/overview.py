@@ -69,7 +69,8 @@ def trend_chart(overview: Overview) -> alt.LayerChart | alt.Chart:
 def body() -> None:
     selection = ctx.selection
     brands = tuple(share_of_voice_brands(ctx.config, selection.brand))
-    overview = cached.overview(ctx.store, ctx.store_key, selection, brands)
+    sources = tuple(name for name, source in ctx.config.sources.items() if source.enabled)
+    overview = cached.overview(ctx.store, ctx.store_key, selection, brands, sources)
     st.header(f"总览 · {selection.brand or '全部监测词'}")
     columns = st.columns(4)
     with columns[0]:
