@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urljoin
 
 import scrapy
@@ -53,7 +53,7 @@ class NewsSpider(PlatformSpider):
     default_base_url = ""  # feeds are full URLs; sources.news.base_url only anchors relative ones
     # News sites are read like a desktop browser reads them, not like the phone app's JSON API the
     # shared settings describe (no X-Requested-With, no JSON Accept).
-    custom_settings: ClassVar[dict[str, Any]] = {
+    custom_settings = {
         "USER_AGENT": DESKTOP_USER_AGENT,
         "DEFAULT_REQUEST_HEADERS": {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"},
     }
