@@ -316,7 +316,10 @@ class BilibiliReplica:
             page = max(int(request.query.get("page") or 1), 1)
         except ValueError:
             page = 1
-        found = self.world.search(keyword)[: 50 * self.page_size]  # the real search stops at 50 pages
+        found = self.world.search(keyword)
+        if request.query.get("order") == "click":  # most played first; pubdate (newest) is the world's order
+            found = sorted(found, key=lambda video: video.views, reverse=True)
+        found = found[: 50 * self.page_size]  # the real search stops at 50 pages
         pages = -(-len(found) // self.page_size)
         chosen = found[(page - 1) * self.page_size : page * self.page_size]
         data: dict[str, Any] = {

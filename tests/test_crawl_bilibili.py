@@ -177,6 +177,28 @@ def test_comments_of_popular_videos_become_mentions_of_their_video(site: Site) -
 
 
 @slow
+def test_the_hot_pass_refreshes_the_most_played_videos_beyond_the_newest_pages(
+    tmp_path: Path, world: BiliWorld
+) -> None:
+    for site in make_site(tmp_path, world, max_pages=1, hot_pages=1):
+        code, outcome = site.crawl()
+        assert code == 0, outcome
+        stored = posts_of(site.mentions())
+        expected = on_watchlist(world)
+        beyond_newest = set()
+        for term in TERMS:
+            newest = {f"bilibili:{video.bvid}" for video in world.search(term)[:20]}
+            most_played = sorted(world.search(term), key=lambda video: video.views, reverse=True)[:20]
+            hot = {f"bilibili:{video.bvid}" for video in most_played}
+            assert (newest | hot) & set(expected) <= stored
+            beyond_newest |= (hot - newest) & set(expected)
+        assert beyond_newest, "the world needs matching hot videos beyond the first newest page"
+        # The cursor is the newest page's: the hot pass never moves it past videos not read yet.
+        newest_time = max(int(video.created_at.timestamp()) for video in world.search(TERMS[0])[:20])
+        assert site.cursors()[TERMS[0]] == str(newest_time)
+
+
+@slow
 def test_a_second_crawl_doubles_nothing_and_stops_at_the_cursor(tmp_path: Path) -> None:
     world = build_bilibili(posts=1500, days=2, seed=11, hold_back=timedelta(hours=6))
     for site in make_site(tmp_path, world):
@@ -187,7 +209,7 @@ def test_a_second_crawl_doubles_nothing_and_stops_at_the_cursor(tmp_path: Path) 
 
         _, second = site.crawl()
         assert site.mentions().keys() == after_first.keys()
-        assert second["detail"]["new"] == 0 and second["detail"]["pages"] <= terms
+        assert second["detail"]["new"] == 0 and second["detail"]["pages"] <= 2 * terms  # newest and hot pass
 
         world.advance(360)
         _, third = site.crawl()

@@ -27,6 +27,7 @@ from crawlers.spiders.base import Block, PlatformSpider, SearchTerm
 from crawlers.spiders.bilibili_shapes import (
     PUBLIC_API,
     STALE_SIGNATURE,
+    SearchOrder,
     ShapeError,
     card_url,
     mixin_key,
@@ -85,7 +86,9 @@ class BilibiliSpider(PlatformSpider):
             return
         self.terms = self.search_terms()
         for text in self.terms:
-            yield self._search(text, 1)
+            yield self._search(text, 1, "pubdate")
+            if self.context.source.hot_pages:
+                yield self._search(text, 1, "click")
 
     def nav_failed(self, failure: Failure) -> None:
         self.request_failed(failure)
@@ -102,15 +105,18 @@ class BilibiliSpider(PlatformSpider):
 
     # -- search -------------------------------------------------------------------------------
 
-    def _search(self, term: str, page: int) -> scrapy.Request:
+    def _search(self, term: str, page: int, order: SearchOrder) -> scrapy.Request:
         return self._signed(
-            search_url(self.base_url, term, page, self.key, int(time.time())),
+            search_url(self.base_url, term, page, self.key, int(time.time()), order),
             self.parse_search,
-            partial(self._search, term, page),
-            cb_kwargs={"term": term, "page": page},
+            partial(self._search, term, page, order),
+            cb_kwargs={"term": term, "page": page, "order": order},
         )
 
-    def parse_search(self, response: Response, term: str, page: int) -> Iterator[Any]:
+    def parse_search(self, response: Response, term: str, page: int, order: SearchOrder) -> Iterator[Any]:
+        """One page of a term's search: newest first (``pubdate``, which moves the cursor), or most
+        played first (``click``: ``hot_pages`` pages that refresh the stats of videos already stored,
+        so the viral rule sees them grow)."""
         answer = response.meta["json"]
         state = self.terms[term]
         refusal = refusal_in(answer)
@@ -127,8 +133,9 @@ class BilibiliSpider(PlatformSpider):
         except ShapeError as err:
             self._page_lost(term, str(err))
             return
+        newest_first = order == "pubdate"
         if not videos:
-            state.finished = True
+            state.finished = state.finished or newest_first
             return
         self.crawler.stats.inc_value("fengxiang/pages")
         since = datetime.now(UTC) - self.context.source.lookback
@@ -142,22 +149,27 @@ class BilibiliSpider(PlatformSpider):
                 continue
             posts += 1
             pubdate = int(created_at.timestamp())
-            state.newest = max(state.newest, pubdate)
+            if newest_first:
+                state.newest = max(state.newest, pubdate)
             known += pubdate <= state.cursor
             if created_at < since:
                 too_old += 1
                 continue
             yield from self._video(video)
         pages = answer["data"].get("numPages")
-        last_page = page >= self.context.source.max_pages
         end = isinstance(pages, int) and page >= pages
+        if not newest_first:
+            if page < self.context.source.hot_pages and not end:
+                yield self._search(term, page + 1, order)
+            return
+        last_page = page >= self.context.source.max_pages
         caught_up = posts > 0 and (known == posts or too_old == posts)
         if last_page and not (caught_up or end):
             self.crawler.stats.inc_value("fengxiang/capped_terms")
         if last_page or caught_up or end:
             state.finished = True
         else:
-            yield self._search(term, page + 1)
+            yield self._search(term, page + 1, order)
 
     # -- videos -------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 from crawlers.spiders.json_fields import int_or_none
@@ -120,8 +120,11 @@ def nav_url(base_url: str) -> str:
     return f"{base_url}/x/web-interface/nav"
 
 
-def search_url(base_url: str, keyword: str, page: int, key: str, wts: int) -> str:
-    params: dict[str, str | int] = {"search_type": "video", "keyword": keyword, "order": "pubdate", "page": page}
+SearchOrder = Literal["pubdate", "click"]  # newest first; most played first (the "hot" pass)
+
+
+def search_url(base_url: str, keyword: str, page: int, key: str, wts: int, order: SearchOrder = "pubdate") -> str:
+    params: dict[str, str | int] = {"search_type": "video", "keyword": keyword, "order": order, "page": page}
     return f"{base_url}/x/web-interface/wbi/search/type?{urlencode(sign(params, key, wts))}"
 
 
