@@ -16,3 +16,6 @@ PAGE_UNITS: dict[str, str] = {
     "xiaohongshu": "search pages",
     "zhihu": "search pages",
 }
+
+# Platforms whose requests are signed by the site's own page in the system Chromium.
+BROWSER_PLATFORMS = frozenset({"xiaohongshu", "zhihu"})

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import orjson
 
 from crawlers.cookies import CookieFileError, session_cookies
-from crawlers.login import LOGINS, LoginError, login_spec, probe_login, run_login
-from crawlers.registry import PAGE_UNITS, PLATFORMS
+from crawlers.login import CHROMIUM, LOGINS, LoginError, login_spec, probe_login, run_login
+from crawlers.registry import BROWSER_PLATFORMS, PAGE_UNITS, PLATFORMS
 from fengxiang import __version__, alert_commands, dashboard_commands, kol_commands, report_commands, status_command
 from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
@@ -68,6 +68,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _config(args)
     with _store(config) as store:
         total = store.counts(_everything()).total
+    problems: list[str] = []
     print(f"config {config.config_file}: ok")
     print(f"  store      {_without_password(config.store)} ({total:,} mentions)")
     print(f"  timezone   {config.timezone}")
@@ -77,8 +78,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         saved = config.cookie_file(name).exists()
         cookie = "cookie set" if source.cookie else "saved login" if saved else "no login (crawls as a visitor)"
         print(f"  source     {name}: {state}, {source.base_url or 'default address'}, {cookie}")
+        if source.enabled and name in BROWSER_PLATFORMS and not CHROMIUM.exists():
+            problems.append(
+                f"sources.{name} signs its requests in Chromium, which is not installed at {CHROMIUM} — "
+                "install it: sudo apt-get install chromium (or `make system`)"
+            )
     for channel in config.alerts.channels:
         print(f"  alerts     {channel.type}: {channel.label}")  # the label never shows the webhook URL
+    if problems:
+        raise FileProblem("; ".join(problems))
     return EXIT_OK
 
 

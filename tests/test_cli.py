@@ -85,6 +85,15 @@ def test_check_never_prints_secrets(workdir, capsys):
     assert "SECRET-KEY" not in out + err
 
 
+def test_check_names_the_missing_chromium_a_browser_signed_source_needs(workdir, capsys, monkeypatch):
+    config = workdir / "fengxiang.yaml"
+    config.write_text(config.read_text() + "sources:\n  xiaohongshu:\n    enabled: true\n", encoding="utf-8")
+    monkeypatch.setattr("fengxiang.cli.CHROMIUM", workdir / "no-chromium-here")
+    code, _, err = run(capsys, "check")
+    assert code != 0
+    assert "sources.xiaohongshu signs its requests in Chromium" in err and "apt-get install chromium" in err
+
+
 def test_ingest_stores_good_lines_and_reports_bad_ones_by_line_number(workdir, capsys):
     file = write_jsonl(
         workdir / "in.jsonl",
