@@ -104,7 +104,7 @@ def other_platforms(size: int) -> dict[str, Any]:
                 server.base_url,
                 demo_watchlist(),
                 store=f"sqlite:///{platform}.db",
-                with_bilibili=True,
+                platforms=("bilibili",),
                 news_feeds=news.feed_urls(),
                 lookback="30d",
             )

@@ -79,7 +79,7 @@ def write_config(folder: Path, base_url: str, news: NewsReplica, robot: RobotRep
         base_url,
         demo_watchlist(),
         store="sqlite:///data/soak.db",
-        with_bilibili=True,
+        platforms=("bilibili",),
         news_feeds=news.feed_urls(),
         lookback=f"{WORLD_DAYS + 1}d",
         interval=weibo_interval,

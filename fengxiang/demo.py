@@ -88,7 +88,7 @@ def write_config(
         base_url,
         watchlist,
         store="sqlite:///data/demo.db",
-        with_bilibili=True,
+        platforms=("bilibili",),
         news_feeds=news.feed_urls(),
         lookback=f"{WORLD_DAYS + 1}d",
         max_pages=1000,  # the first crawl reads ten days back: more than the default 50 pages a term

@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crawlers.spiders.bilibili_shapes import mixin_key, sign
-from fengxiang.synthetic import BEIJING, generate_mentions
+from fengxiang.synthetic import BEIJING
 from sandbox.clock import NewestFirst, VisibilityClock, advance_handler
-from sandbox.scenario import stable_hash
+from sandbox.scenario import platform_mentions, stable_hash
 from sandbox.server import Handler, Request, Response
 
 __all__ = ["BiliReply", "BiliUser", "BiliVideo", "BiliWorld", "BilibiliReplica", "build_bilibili"]
@@ -145,13 +145,7 @@ def build_bilibili(
 ) -> BiliWorld:
     """The Bilibili mentions among ``posts`` synthetic mentions (about 5%) as videos; arguments as
     :func:`sandbox.scenario.build_scenario`, so both replicas serve one synthetic world."""
-    now = (now or datetime.now(BEIJING)).astimezone(BEIJING).replace(microsecond=0)
-    mentions = [
-        mention
-        for mention in generate_mentions(posts, seed=seed, end=now, days=days, analysed=False)  # type: ignore[arg-type]
-        if mention["platform"] == "bilibili"
-    ]
-    mentions.sort(key=lambda mention: mention["created_at"])  # aids grow with time
+    now, mentions = platform_mentions("bilibili", posts, seed=seed, days=days, now=now)
     videos = [_video(mention, index, now) for index, mention in enumerate(mentions)]
     return BiliWorld(videos, now, now - hold_back)
 

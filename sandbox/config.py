@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,13 @@ def crawl_config(
     watchlist: list[dict[str, str]],
     *,
     store: str = "sqlite:///data/sandbox.db",
-    with_bilibili: bool = False,
+    platforms: Sequence[str] = (),
     news_feeds: list[str] | None = None,
     **weibo: Any,
 ) -> dict[str, Any]:
     """The config as data; ``weibo`` overrides or adds ``sources.weibo`` keys (lookback, max_pages, …).
-    ``with_bilibili`` adds ``sources.bilibili`` on the same server (its replica must be served there);
-    ``news_feeds`` adds ``sources.news`` reading those feeds."""
+    ``platforms`` (like ``sandbox.replicas.SEARCH_PLATFORMS``) adds those sources on the same server (their
+    replicas must be served there); ``news_feeds`` adds ``sources.news`` reading those feeds."""
     source = {
         "base_url": base_url,
         "login_url": f"{base_url}/signin/qrcode?url=/",
@@ -27,8 +28,8 @@ def crawl_config(
         **weibo,
     }
     sources = {"weibo": source}
-    if with_bilibili:
-        sources["bilibili"] = {"base_url": base_url, "politeness": {"enabled": False}}
+    for platform in platforms:
+        sources[platform] = {"base_url": base_url, "politeness": {"enabled": False}}
     if news_feeds:
         sources["news"] = {"feeds": news_feeds, "politeness": {"enabled": False}}
     return {"store": store, "watchlist": watchlist, "sources": sources}

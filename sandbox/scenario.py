@@ -588,6 +588,18 @@ def build_scenario(
     return _Builder(seed, now, days).build(mentions, now - hold_back)
 
 
+def platform_mentions(
+    platform: str, posts: int, *, seed: int, days: float, now: datetime | None
+) -> tuple[datetime, list[dict]]:
+    """The world's clock and its ``platform`` mentions, oldest first: what the non-Weibo replicas are built
+    from, with the same arguments as :func:`build_scenario`, so every replica serves one synthetic world."""
+    now = (now or datetime.now(BEIJING)).astimezone(BEIJING).replace(microsecond=0)
+    generated = generate_mentions(posts, seed=seed, end=now, days=cast(int, days), analysed=False)
+    mentions = [mention for mention in generated if mention["platform"] == platform]
+    mentions.sort(key=lambda mention: mention["created_at"])  # platform ids grow with time
+    return now, mentions
+
+
 def live_clock(days: float, incident_age: timedelta = timedelta(hours=3)) -> tuple[datetime, timedelta]:
     """``(now, hold_back)`` for a world whose incident broke ``incident_age`` ago by the real clock, so a service
     evaluating its alert rules *now* (the demo, the service's end-to-end test) meets it live. The generator puts
