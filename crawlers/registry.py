@@ -3,7 +3,7 @@
 PLATFORMS: dict[str, str] = {
     "weibo": "微博 m.weibo.cn keyword search, long texts and hot comments",
     "bilibili": "哔哩哔哩 video search (WBI-signed), video stats and comments",
-    "news": "新闻 RSS/Atom feeds and the articles they link to",
+    "news": "新闻 RSS/Atom feeds, news sites' own search pages, and the articles they link to",
     "xiaohongshu": "小红书 note search, note details and comments (requests signed by the site's page in Chromium)",
     "zhihu": "知乎 search (answers, articles) and their comments (requests signed by the site's page in Chromium)",
 }
@@ -12,7 +12,7 @@ PLATFORMS: dict[str, str] = {
 PAGE_UNITS: dict[str, str] = {
     "weibo": "search pages",
     "bilibili": "search pages",
-    "news": "feeds",
+    "news": "feeds and search pages",
     "xiaohongshu": "search pages",
     "zhihu": "search pages",
 }

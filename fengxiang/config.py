@@ -275,6 +275,8 @@ class SourceConfig(_Section):
     politeness: PolitenessConfig = Field(default_factory=PolitenessConfig)
     # Used by the news source: the RSS 2.0 / Atom feeds to read (http(s) URLs, or paths under base_url).
     feeds: list[str] = Field(default_factory=list)
+    # Also the news source: news sites' own search pages, with {query} where the search term goes.
+    search_pages: list[str] = Field(default_factory=list)
 
     @field_validator("feeds", mode="before")
     @classmethod
@@ -289,6 +291,21 @@ class SourceConfig(_Section):
                         "like https://news.example.com/rss.xml (or a path starting with / under base_url)",
                     )
             return [feed.strip() if isinstance(feed, str) else feed for feed in value]
+        return value
+
+    @field_validator("search_pages", mode="before")
+    @classmethod
+    def _search_pages_are_templates(cls, value: object) -> object:
+        value = _none_as_empty(value, [])
+        if isinstance(value, list):
+            for page in value:
+                if isinstance(page, str) and not (is_http_url(page.strip()) and "{query}" in page):
+                    raise _fail(
+                        "url",
+                        f"search page {page!r} must be a web address with {{query}} where the search term goes, "
+                        "like https://news.example.com/search?q={query}",
+                    )
+            return [page.strip() if isinstance(page, str) else page for page in value]
         return value
 
     @field_validator("base_url", "login_url", "web_url")

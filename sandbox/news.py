@@ -8,6 +8,10 @@
   nested ``<div>``s beside a sidebar of short paragraphs;
 * 科技前哨网 ``/news/qianshao/atom.xml``: Atom, ISO 8601 times.
 
+云江晨报网 and 潮汐财经网 also have a site search, ``/news/<site>/search?q=…&page=N``: ten results a page,
+newest first, the term highlighted with ``<em>`` in titles and snippets (some results match in the
+snippet only), "相关搜索" links to other searches, and a 下一页 link while more results follow.
+
 Every page wraps the text in navigation, a header, a share bar, ads with scripts and a footer.
 Articles come from :func:`fengxiang.synthetic.generate_mentions` (its ``news`` mentions), plus one
 article syndicated verbatim on two sites and a few articles about nothing on the watchlist.
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import cast
+from urllib.parse import quote
 
 from fengxiang.synthetic import BEIJING, generate_mentions
 from sandbox.server import Handler, Request, Response
@@ -39,17 +44,23 @@ class NewsSite:
     feed_kind: str  # rss | atom
     encoding: str
     article_tag: bool  # the page puts the text in <article>
+    searchable: bool  # the site has its own search page
 
     @property
     def feed_path(self) -> str:
         return f"/news/{self.key}/{'atom' if self.feed_kind == 'atom' else 'rss'}.xml"
 
+    @property
+    def search_path(self) -> str:
+        return f"/news/{self.key}/search"
+
 
 SITES = (
-    NewsSite("yunjiang", "云江晨报网", "rss", "utf-8", True),
-    NewsSite("chaoxi", "潮汐财经网", "rss", "gbk", False),
-    NewsSite("qianshao", "科技前哨网", "atom", "utf-8", True),
+    NewsSite("yunjiang", "云江晨报网", "rss", "utf-8", True, True),
+    NewsSite("chaoxi", "潮汐财经网", "rss", "gbk", False, True),
+    NewsSite("qianshao", "科技前哨网", "atom", "utf-8", True, False),
 )
+SEARCH_PAGE_SIZE = 10
 
 
 @dataclass(frozen=True)
@@ -118,7 +129,16 @@ def _article_from_mention(site: NewsSite, number: int, mention: dict, index: int
 class NewsReplica:
     """The three sites, their feeds and their article pages."""
 
-    def __init__(self, posts: int = 1500, *, seed: int = 7, days: float = 3, end: datetime | None = None) -> None:
+    def __init__(
+        self,
+        posts: int = 1500,
+        *,
+        seed: int = 7,
+        days: float = 3,
+        end: datetime | None = None,
+        search_page_size: int = SEARCH_PAGE_SIZE,
+    ) -> None:
+        self.search_page_size = search_page_size
         mentions = [
             m
             for m in generate_mentions(posts, seed=seed, end=end, days=cast(int, days), analysed=False)
@@ -152,6 +172,15 @@ class NewsReplica:
     def feed_urls(self) -> list[str]:
         return [self.base_url + site.feed_path for site in SITES]
 
+    def search_templates(self) -> list[str]:
+        """``sources.news.search_pages`` for the sites that have a search."""
+        return [f"{self.base_url}{site.search_path}?q={{query}}" for site in SITES if site.searchable]
+
+    def search(self, site: NewsSite, term: str) -> list[NewsArticle]:
+        """The site's articles holding ``term`` (case folded), newest first, as its search lists them."""
+        needle = term.strip().lower()
+        return [article for article in self.site_articles(site) if needle and needle in article.text.lower()]
+
     def site_articles(self, site: NewsSite) -> list[NewsArticle]:
         """Newest first, the order feeds list them in."""
         return sorted((a for a in self.articles if a.site == site), key=lambda a: a.published, reverse=True)
@@ -163,6 +192,8 @@ class NewsReplica:
         for site in SITES:
             routes[site.feed_path] = self._feed_handler(site)
             routes[f"/news/{site.key}/a/*"] = self._page_handler(site)
+            if site.searchable:
+                routes[site.search_path] = self._search_handler(site)
         return routes
 
     def _feed_handler(self, site: NewsSite) -> Handler:
@@ -186,6 +217,20 @@ class NewsReplica:
             if site.encoding == "utf-8":
                 return Response.html(page)
             return Response(body=page.encode(site.encoding, errors="xmlcharrefreplace"), content_type="text/html")
+
+        return handle
+
+    def _search_handler(self, site: NewsSite) -> Handler:
+        def handle(request: Request) -> Response:
+            term = request.query.get("q", "")
+            try:
+                page = max(int(request.query.get("page") or 1), 1)
+            except ValueError:
+                page = 1
+            found = self.search(site, term)
+            size = self.search_page_size
+            text = _search_page(site, term, page, found[(page - 1) * size : page * size], page * size < len(found))
+            return Response(body=text.encode(site.encoding, errors="xmlcharrefreplace"), content_type="text/html")
 
         return handle
 
@@ -296,3 +341,38 @@ def _page(article: NewsArticle) -> str:
             f'{share}</div><div class="right"><div class="hot">{sidebar}</div>{_AD.format(key=site.key)}</div></div>'
         )
     return head + main + _FOOTER.format(name=_x(site.name)) + "</body></html>"
+
+
+def _highlight(text: str, term: str) -> str:
+    """Escaped text with every occurrence of ``term`` (any case) in ``<em>``, as search pages show it."""
+    if not term:
+        return _x(text)
+    pieces = re.split(f"({re.escape(term)})", text, flags=re.IGNORECASE)
+    return "".join(f"<em>{_x(piece)}</em>" if index % 2 else _x(piece) for index, piece in enumerate(pieces))
+
+
+def _search_page(site: NewsSite, term: str, page: int, articles: list[NewsArticle], more: bool) -> str:
+    items = []
+    for article in articles:
+        local = article.published.astimezone(BEIJING)
+        snippet = next((p for p in article.paragraphs if term.lower() in p.lower()), article.paragraphs[0])[:80]
+        items.append(
+            f'<li class="result"><h3><a href="{article.path}" target="_blank">'
+            f"{_highlight(article.title, term)}</a></h3>"
+            f'<p class="summary">{_highlight(snippet, term)}…</p><span class="time">{local:%Y-%m-%d %H:%M}</span></li>'
+        )
+    related = "".join(
+        f'<li><a href="{site.search_path}?q={quote(term + extra)}">{_x(term + extra)}</a></li>'
+        for extra in (" 最新消息", " 回应")
+    )
+    paging = f'<a href="{site.search_path}?q={quote(term)}&amp;page={page + 1}">下一页</a>' if more else ""
+    meta = '<meta charset="utf-8">' if site.encoding == "utf-8" else f'<meta charset="{site.encoding}">'
+    return (
+        f'<!doctype html><html lang="zh-CN"><head>{meta}'
+        f"<title>{_x(term)} - 搜索结果_{_x(site.name)}</title></head><body>"
+        f'<header><div class="logo">{_x(site.name)}</div><nav><ul>{_NAV.format(key=site.key)}</ul></nav></header>'
+        f'<div class="search-box"><form action="{site.search_path}"><input name="q" value="{_x(term)}"></form></div>'
+        f'<ul class="result-list">{"".join(items) or "<li>抱歉，没有找到相关结果</li>"}</ul>'
+        f'<div class="related"><span>相关搜索</span><ul>{related}</ul></div>'
+        f'<div class="pages">{paging}</div>' + _FOOTER.format(name=_x(site.name)) + "</body></html>"
+    )

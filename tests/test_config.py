@@ -462,6 +462,16 @@ def test_base_url_must_be_an_http_address(tmp_path: Path, base_url: str) -> None
     assert "http://" in problem.message
 
 
+@pytest.mark.parametrize("page", ["https://news.example.com/search?q=", "news.example.com/search?q={query}"])
+def test_a_news_search_page_needs_an_http_address_with_a_query_placeholder(tmp_path: Path, page: str) -> None:
+    path = write_config(tmp_path, f"sources:\n  news:\n    search_pages:\n      - '{page}'\n")
+
+    problem = only_problem(path)
+
+    assert problem.key == "sources.news.search_pages"
+    assert "{query}" in problem.message and "https://news.example.com/search?q={query}" in problem.message
+
+
 def test_base_url_may_point_at_loopback(tmp_path: Path) -> None:
     path = write_config(tmp_path, "sources:\n  weibo:\n    base_url: http://127.0.0.1:8765\n")
 

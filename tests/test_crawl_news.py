@@ -6,7 +6,7 @@ and checks what the store holds afterwards against the replica's articles.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from scrapy.utils.project import get_project_settings
 from crawlers.spiders.news import NewsSpider
 from crawlers.spiders.news_shapes import article_id
 from fengxiang.brands import BrandTagger
+from fengxiang.query import parse
 from fengxiang.synthetic import demo_watchlist
 from fengxiang.textmatch import fold
 from nlp.clean import clean_post
@@ -60,18 +61,24 @@ def replica() -> NewsReplica:
 
 @pytest.fixture
 def newsroom(tmp_path: Path, replica: NewsReplica) -> Iterator[Newsroom]:
+    yield from open_newsroom(tmp_path, replica, feeds=replica.feed_urls)
+
+
+@pytest.fixture
+def search_room(tmp_path: Path) -> Iterator[Newsroom]:
+    replica = NewsReplica(posts=4000, seed=7, days=3, search_page_size=2)  # several pages a term
+    yield from open_newsroom(tmp_path, replica, search_pages=replica.search_templates)
+
+
+def open_newsroom(tmp_path: Path, replica: NewsReplica, **addresses: Callable[[], list[str]]) -> Iterator[Newsroom]:
+    """The replica served, and a config whose news source reads ``addresses`` (feeds, search_pages)
+    once the server's address is known."""
     server = SandboxServer([replica]).start()
+    news = {"lookback": "30d", "request_timeout": "5s", "politeness": {"enabled": False}}
     config = {
         "store": "sqlite:///crawl.db",
         "watchlist": demo_watchlist(),
-        "sources": {
-            "news": {
-                "feeds": replica.feed_urls(),
-                "lookback": "30d",
-                "request_timeout": "5s",
-                "politeness": {"enabled": False},
-            }
-        },
+        "sources": {"news": {**{key: urls() for key, urls in addresses.items()}, **news}},
     }
     path = tmp_path / "fengxiang.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -166,3 +173,33 @@ def test_news_sites_are_read_like_a_desktop_browser_not_like_the_weibo_app(newsr
     assert "Windows NT" in settings["USER_AGENT"] and "iPhone" not in settings["USER_AGENT"]
     headers = settings.getdict("DEFAULT_REQUEST_HEADERS")
     assert "X-Requested-With" not in headers and "application/json" not in headers.get("Accept", "")
+
+
+def test_site_search_pages_find_the_matching_articles_without_feeds(search_room: Newsroom) -> None:
+    code, outcome = search_room.crawl()
+    assert code == 0 and outcome["status"] == "ok", outcome
+    replica, base = search_room.replica, search_room.server.base_url
+    terms = {term for entry in demo_watchlist() for term in parse(entry["query"]).terms()}
+    listed = {
+        article_id(base + article.path): (article, site)
+        for site in SITES
+        if site.searchable
+        for term in terms
+        for article in replica.search(site, term)
+    }
+    expected = {mention_id: found for mention_id, found in listed.items() if mention_id in search_room.expected()}
+    stored = search_room.mentions()
+    assert expected and set(stored) == set(expected)
+    assert any(len(replica.search(site, term)) > 2 for site in SITES if site.searchable for term in terms)
+    for mention_id, (article, site) in expected.items():
+        mention = stored[mention_id]
+        assert mention.text == clean_post(article.text).text, mention_id  # the page's own title, GBK read right
+        assert mention.created_at == article.published.replace(second=0)  # the byline shows minutes
+        assert mention.author is not None and mention.author.name == site.name
+        assert str(getattr(mention, "source_feed", "")).startswith(f"{base}{site.search_path}?q=")
+
+    served = search_room.server.requests.copy()
+    code, second = search_room.crawl()
+    assert code == 0 and second["detail"]["new"] == 0
+    again = search_room.server.requests - served
+    assert set(again) == {site.search_path for site in SITES if site.searchable}  # first pages only, no article

@@ -1,4 +1,4 @@
-"""The news spider: RSS/Atom feeds of news sites, and the articles they link to.
+"""The news spider: RSS/Atom feeds of news sites and their own search pages, and the articles they link to.
 
 For every feed of ``sources.news.feeds`` it reads the feed, and for each item newer than both
 ``lookback`` and the feed's cursor (the newest publication time an earlier clean run saw) it
@@ -6,6 +6,10 @@ fetches the article page and extracts its text. The pipeline keeps only the arti
 query matches. Feeds are independent sites: one that refuses (HTTP 403/429 past the back-off) or
 sends something that is not a feed is recorded as a failed feed in the run's health, and the
 others go on. A feed's cursor advances only when the feed and all its articles were read.
+
+For every template of ``sources.news.search_pages`` and every positive watchlist term it reads the
+site's search results (:mod:`crawlers.spiders.news_search`), fetches the articles not stored yet and
+follows 下一页 up to ``max_pages`` while a page still brings new ones.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ from urllib.parse import urljoin
 
 import scrapy
 from scrapy.http import Response
+from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawlers.spiders.base import DESKTOP_USER_AGENT, Block, PlatformSpider
+from crawlers.spiders.news_search import page_site_name, page_time, read_search_page, search_page_url
 from crawlers.spiders.news_shapes import (
     FeedError,
+    article_id,
     decode_html,
     extract_article,
     parse_feed,
@@ -51,12 +58,14 @@ class NewsSpider(PlatformSpider):
     name = "news"
     platform = "news"
     default_base_url = ""  # feeds are full URLs; sources.news.base_url only anchors relative ones
-    # News sites are read like a desktop browser reads them, not like the phone app's JSON API the
-    # shared settings describe (no X-Requested-With, no JSON Accept).
-    custom_settings = {
-        "USER_AGENT": DESKTOP_USER_AGENT,
-        "DEFAULT_REQUEST_HEADERS": {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"},
-    }
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """News sites are read like a desktop browser reads them, not like the phone app's JSON API
+        the shared settings describe (no X-Requested-With, no JSON Accept)."""
+        super().update_settings(settings)
+        headers = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+        settings.setdict({"USER_AGENT": DESKTOP_USER_AGENT, "DEFAULT_REQUEST_HEADERS": headers}, priority="spider")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -90,6 +99,43 @@ class NewsSpider(PlatformSpider):
                 cb_kwargs={"feed": url},
                 dont_filter=True,
             )
+        terms = list(self.search_terms()) if self.context.source.search_pages else []
+        for template in self.context.source.search_pages:
+            for term in terms:
+                url = search_page_url(template, term)
+                self.feeds[url] = _FeedState(url, None)  # a search page is a feed without dates or cursor
+                yield self._search_page(url, url, term, 1)
+
+    # -- site search pages ----------------------------------------------------------------------
+
+    def _search_page(self, url: str, search: str, term: str, page: int) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_search_page,
+            errback=self.feed_request_failed,
+            headers={"Accept": _PAGE_ACCEPT},
+            cb_kwargs={"feed": search, "term": term, "page": page},
+            dont_filter=True,
+        )
+
+    def parse_search_page(self, response: Response, feed: str, term: str, page: int) -> Iterator[scrapy.Request]:
+        """Articles a site's search lists for a term, newest first: the ones not stored yet are fetched;
+        the next page is read only while this one still held new articles (the rest are older)."""
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+        found = read_search_page(decode_html(response.body, content_type), response.url, term)
+        self.crawler.stats.inc_value("fengxiang/pages")
+        self.feeds[feed].read = True
+        new = 0  # not stored yet; another term's search may have fetched it already in this run
+        for url, _title in found.results:
+            if self.context.store.get(article_id(url)) is not None:
+                continue
+            new += 1
+            if url not in self.seen:
+                self.seen.add(url)
+                # The link text is the search's highlighted, often shortened title: the page's own is used.
+                yield self._article(url, feed, "", None)
+        if found.next_url and new and page < self.context.source.max_pages:
+            yield self._search_page(found.next_url, feed, term, page + 1)
 
     def parse_feed(self, response: Response, feed: str) -> Iterator[scrapy.Request]:
         state = self.feeds[feed]
@@ -113,18 +159,23 @@ class NewsSpider(PlatformSpider):
             if item.url in self.seen:
                 continue
             self.seen.add(item.url)
-            yield scrapy.Request(
-                item.url,
-                callback=self.parse_article,
-                errback=self.article_failed,
-                headers={"Accept": _PAGE_ACCEPT},
-                cb_kwargs={"feed": feed, "title": item.title, "published": published},
-                priority=1,
-            )
+            yield self._article(item.url, feed, item.title, published)
 
-    def parse_article(self, response: Response, feed: str, title: str, published: datetime) -> Iterator[Any]:
+    def _article(self, url: str, feed: str, title: str, published: datetime | None) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            headers={"Accept": _PAGE_ACCEPT},
+            cb_kwargs={"feed": feed, "title": title, "published": published},
+            priority=1,
+        )
+
+    def parse_article(self, response: Response, feed: str, title: str, published: datetime | None) -> Iterator[Any]:
+        """``published`` None: found by search, so the page says when (else it counts as published now)."""
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
-        page_title, body = extract_article(decode_html(response.body, content_type))
+        page = decode_html(response.body, content_type)
+        page_title, body = extract_article(page)
         if not body:
             self.crawler.stats.inc_value("fengxiang/bad_posts")
             self.logger.warning("no article text found on %s", response.url)
@@ -134,9 +185,9 @@ class NewsSpider(PlatformSpider):
             url=response.url,
             title=title or page_title,
             body=body,
-            published=published,
+            published=published or page_time(page) or datetime.now(UTC),
             feed_url=feed,
-            feed_title=state.title,
+            feed_title=state.title or page_site_name(page, response.url),
         )
 
     def cursors_to_save(self) -> dict[str, str]:
