@@ -8,6 +8,7 @@ of time), this module records a ``failed`` health record instead, so no run goes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -104,7 +105,10 @@ def _wait(process: subprocess.Popen[bytes], limit: timedelta, stop: threading.Ev
     try:
         return process.wait(timeout=_STOP_WAIT), problem
     except subprocess.TimeoutExpired:
-        process.kill()
+        # The whole session, not just Scrapy: its analysis worker, and for browser-signed platforms
+        # Playwright's driver and Chromium, would otherwise outlive it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         return process.wait(), problem
 
 
