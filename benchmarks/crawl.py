@@ -29,10 +29,10 @@ from urllib.parse import urlsplit
 
 from crawlers.spiders.weibo_shapes import SEARCH_REALTIME, is_end_of_results, mblogs_in, search_url
 from fengxiang.query import parse
-from fengxiang.synthetic import demo_watchlist
-from sandbox.bilibili import BilibiliReplica, build_bilibili
+from fengxiang.synthetic import BEIJING, demo_watchlist
 from sandbox.config import write_crawl_config
 from sandbox.news import NewsReplica
+from sandbox.replicas import search_replicas
 from sandbox.scenario import build_scenario
 from sandbox.server import SandboxServer
 from sandbox.weibo import WeiboReplica
@@ -91,20 +91,22 @@ def crawl_other(platform: str, config: Path) -> dict[str, Any]:
 
 
 def other_platforms(size: int) -> dict[str, Any]:
-    """Bilibili and the news feeds, each crawled alone against its replica of the same synthetic world."""
+    """Every other platform (Bilibili, Xiaohongshu and Zhihu, whose runs include starting Chromium to
+    sign, and the news feeds), each crawled alone against its replica of the same synthetic world."""
     news = NewsReplica(size // 4, days=7)
+    searchable = search_replicas(size, days=7, now=datetime.now(BEIJING))
     with (
         tempfile.TemporaryDirectory() as folder,
-        SandboxServer([BilibiliReplica(build_bilibili(size, days=7)), news]) as server,
+        SandboxServer([*searchable.values(), news]) as server,
     ):
         results = {}
-        for platform in ("bilibili", "news"):
+        for platform in (*searchable, "news"):
             config = write_crawl_config(
                 Path(folder) / f"{platform}.yaml",
                 server.base_url,
                 demo_watchlist(),
                 store=f"sqlite:///{platform}.db",
-                platforms=("bilibili",),
+                platforms=tuple(searchable),
                 news_feeds=news.feed_urls(),
                 lookback="30d",
             )

@@ -380,8 +380,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         data = [{"job": job, "outcome": result.outcome, "summary": result.summary} for job, result in results]
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
+        width = max((len(job) for job, _ in results), default=0)
         for job, result in results:
-            print(f"{job:<16} {result.outcome:<8} {result.summary}")
+            print(f"{job:<{width}}  {result.outcome:<8} {result.summary}")
     return EXIT_OK if all(result.outcome == "ok" for _, result in results) else EXIT_PARTIAL
 
 

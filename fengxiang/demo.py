@@ -1,6 +1,6 @@
 """``fengxiang demo`` (``make demo``): a new user's first five minutes, offline, through the real commands.
 
-Starts the sandbox on loopback — Weibo, Bilibili and three news sites serving one synthetic world
+Starts the sandbox on loopback — Weibo, Bilibili, Xiaohongshu, Zhihu and three news sites serving one synthetic world
 whose 启航汽车 braking incident broke three hours ago, and a WeCom group robot — writes a config for
 it in a fresh folder, runs one cycle of the service (`fengxiang run --once`: crawl every source →
 analyse → store → alert rules → the robot), prints the messages the robot received, writes
@@ -24,9 +24,9 @@ import yaml
 from fengxiang import dashboard_commands
 from fengxiang.config import load_config
 from fengxiang.synthetic import BEIJING, demo_watchlist, official_accounts
-from sandbox.bilibili import BilibiliReplica, build_bilibili
 from sandbox.config import crawl_config
 from sandbox.news import NewsReplica
+from sandbox.replicas import SEARCH_PLATFORMS, search_replicas
 from sandbox.robot import RobotMessage, RobotReplica
 from sandbox.scenario import build_scenario, live_clock
 from sandbox.server import SandboxServer
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     # Chosen now, so the robot's messages can link to the incidents on it.
     dashboard_port = None if args.no_dashboard else args.port or dashboard_commands.free_port()
     with sandbox(robot) as (server, news):
-        print(f"sandbox: Weibo, Bilibili, news sites and a WeCom robot at {server.base_url}")
+        print(f"sandbox: Weibo, {', '.join(SEARCH_PLATFORMS)}, news sites and a WeCom robot at {server.base_url}")
         config_file = write_config(folder, server.base_url, news, robot, dashboard_port)
         step(folder, "check")
         print(
@@ -72,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
 def sandbox(robot: RobotReplica) -> Iterator[tuple[SandboxServer, NewsReplica]]:
     now, hold_back = live_clock(WORLD_DAYS)
     weibo = WeiboReplica(build_scenario(WORLD_POSTS, days=WORLD_DAYS, now=now, hold_back=hold_back))
-    bilibili = BilibiliReplica(build_bilibili(WORLD_POSTS, days=WORLD_DAYS, now=now, hold_back=hold_back))
+    searchable = search_replicas(WORLD_POSTS, days=WORLD_DAYS, now=now, hold_back=hold_back)
     news = NewsReplica(WORLD_POSTS // 4, days=WORLD_DAYS, end=datetime.now(BEIJING))
-    with SandboxServer([weibo, bilibili, news, robot]) as server:
+    with SandboxServer([weibo, *searchable.values(), news, robot]) as server:
         robot.bind(server.base_url)
         yield server, news
 
@@ -88,7 +88,7 @@ def write_config(
         base_url,
         watchlist,
         store="sqlite:///data/demo.db",
-        platforms=("bilibili",),
+        platforms=SEARCH_PLATFORMS,
         news_feeds=news.feed_urls(),
         lookback=f"{WORLD_DAYS + 1}d",
         max_pages=1000,  # the first crawl reads ten days back: more than the default 50 pages a term

@@ -74,7 +74,7 @@ def _print(status: dict[str, Any], config: Config) -> None:
             if job.get("last_started")
             else "not yet"
         )
-        print(f"  job {job['id']:<16} {job['schedule']:<12} last {last:<22} next {_local(job['next_run'], zone)}")
+        print(f"  job {job['id']:<18} {job['schedule']:<12} last {last:<22} next {_local(job['next_run'], zone)}")
         if job.get("last_summary") and job.get("last_outcome") not in ("ok", "running"):
             print(f"      {job['last_summary']}")
     for source in status["sources"]:

@@ -1,4 +1,5 @@
-"""``python -m sandbox``: serve the Weibo, Bilibili and news replicas and the alert robots on loopback until Ctrl-C."""
+"""``python -m sandbox``: serve every platform replica (Weibo, Bilibili, Xiaohongshu, Zhihu, news) and the alert
+robots on loopback until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import sys
 import threading
 from pathlib import Path
 
-from sandbox.bilibili import BilibiliReplica, build_bilibili
 from sandbox.config import write_crawl_config
 from sandbox.news import NewsReplica
+from sandbox.replicas import SEARCH_PLATFORMS, search_replicas
 from sandbox.robot import RobotReplica
 from sandbox.scenario import build_scenario
 from sandbox.server import FAULT_MODES, Replica, SandboxServer
@@ -31,12 +32,12 @@ def main(argv: list[str] | None = None) -> int:
 
     scenario = build_scenario(args.posts, seed=args.seed, days=args.days)
     robot = RobotReplica()  # any key: whatever webhook the config names is a robot here
-    bilibili = build_bilibili(args.posts, seed=args.seed, days=args.days, now=scenario.now)
+    searchable = search_replicas(args.posts, seed=args.seed, days=args.days, now=scenario.now)
     news = NewsReplica(args.posts, seed=args.seed, days=args.days, end=scenario.now)
     replicas: list[Replica] = [
         WeiboReplica(scenario, time_style=args.time_style),
         WeiboLoginReplica(),
-        BilibiliReplica(bilibili),
+        *searchable.values(),
         news,
         robot,
     ]
@@ -49,15 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     summary = scenario.summary()
     print(f"Weibo sandbox: {summary['posts']} posts by {summary['users']} users, fault {args.fault}")
-    print(f"Bilibili sandbox: {len(bilibili.videos)} videos by {len(bilibili.users)} uploaders")
+    print(f"{', '.join(searchable)}: their replicas on the same address (sources.<platform>.base_url)")
     print(f"serving on {server.base_url}  (Ctrl-C stops)")
     print(f"News feeds ({len(news.articles)} articles):  sources: {{news: {{feeds: [{', '.join(news.feed_urls())}]}}}}")
     if args.config:
         feeds = news.feed_urls()
-        write_crawl_config(Path(args.config), server.base_url, scenario.watchlist, with_bilibili=True, news_feeds=feeds)
+        write_crawl_config(
+            Path(args.config), server.base_url, scenario.watchlist, platforms=SEARCH_PLATFORMS, news_feeds=feeds
+        )
         print(f"wrote {args.config}: try  fengxiang crawl --config {args.config}")
     else:
-        print(f"in fengxiang.yaml:  sources: {{weibo: {{base_url: {server.base_url}}}}}  (bilibili: the same base_url)")
+        print(
+            f"in fengxiang.yaml:  sources: {{weibo: {{base_url: {server.base_url}}}}}  (the others: the same base_url)"
+        )
     print(f"WeCom robot:  alerts: {{channels: [{{type: wecom, webhook: {robot.wecom_url('sandbox')}}}]}}")
     print(f"  (DingTalk: {robot.dingtalk_url('sandbox')}  Feishu: {robot.feishu_url('sandbox')})")
     print(f"  messages received: {server.base_url}/__sandbox__/robot/messages")

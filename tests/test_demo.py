@@ -13,6 +13,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sandbox.replicas import SEARCH_PLATFORMS
 from store.base import Window
 from store.model import EARLIEST_POST
 from store.sqlite import SQLiteStore
@@ -56,10 +57,10 @@ def test_the_demo_fills_the_store_alerts_the_group_serves_the_dashboard_and_stop
     received = re.search(r"the WeCom group robot received (\d+) messages", output)
     assert received and int(received.group(1)) >= 1, output
     assert "新预警" in output  # the messages themselves are printed, not only counted
-    for job in ("crawl:weibo", "crawl:bilibili", "crawl:news", "alerts", "send"):
+    for job in ("crawl:weibo", *(f"crawl:{name}" for name in SEARCH_PLATFORMS), "crawl:news", "alerts", "send"):
         assert re.search(rf"^{re.escape(job)}\s+ok\s", output, re.MULTILINE), f"{job} not ok:\n{output}"
     with SQLiteStore(folder / "data" / "demo.db") as store:
         counts = store.counts(Window(since=EARLIEST_POST, until=datetime.now(UTC) + timedelta(days=1)))
-    assert set(counts.by_platform) == {"weibo", "bilibili", "news"}
+    assert set(counts.by_platform) == {"weibo", *SEARCH_PLATFORMS, "news"}
     assert f"mentions stored   {counts.total:,}" in output
     assert list((folder / "reports").glob("*.md")) and list((folder / "reports").glob("*.html"))

@@ -14,12 +14,16 @@ once per run: more refusals after a fresh page mean signing itself is broken, an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
+from crawlers.context import load_crawl_config
 from crawlers.login import CHROMIUM, CHROMIUM_ARGS
 from crawlers.spiders.base import DESKTOP_USER_AGENT, PlatformSpider
 
@@ -27,16 +31,20 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
     from scrapy.http import Response
 
-__all__ = ["SIGNING_FAILED_STAT", "PageSignedSpider", "SigningError"]
+__all__ = ["SIGNING_FAILED_STAT", "PageSignedSpider", "Signature", "SigningError"]
 
 SIGNING_FAILED_STAT = "fengxiang/signing_failed"  # why no request could be signed; the run failed
 
-_PAGE_REFRESHES = 1  # reloading more often per run means signing itself is broken
 _CONTEXT = "signing"
 
 
 class SigningError(Exception):
     """The page cannot sign: the message names the cause and the fix."""
+
+
+class Signature(NamedTuple):
+    headers: dict[str, str]
+    generation: int  # of the page that signed: put it in the request's meta for stale_signature()
 
 
 class PageSignedSpider(PlatformSpider):
@@ -46,17 +54,20 @@ class PageSignedSpider(PlatformSpider):
 
     page: Page | None = None
     page_cookies: dict[str, str]
-    page_refreshes = 0
+    signing_generation = 0  # grows with each reload of the page: older signatures may be stale
+    _reload: asyncio.Future[bool] | None = None  # the run's one reload, once a signature was refused
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
+        source = load_crawl_config(settings.get("FENGXIANG_CONFIG")).sources.get(cls.platform)
+        page_url = (source and (source.web_url or source.base_url)) or cls.default_web_url
         handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
         settings.setdict(
             {
                 # Only requests with meta["playwright"] go to the browser; scrapy-playwright hands the
-                # rest to Scrapy's own HTTP handler.
-                "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
+                # rest to Scrapy's own HTTP handler. One scheme only: each handler starts a browser.
+                "DOWNLOAD_HANDLERS": {urlsplit(page_url).scheme: handler},
                 "PLAYWRIGHT_BROWSER_TYPE": "chromium",
                 "PLAYWRIGHT_LAUNCH_OPTIONS": {
                     "executable_path": str(CHROMIUM),
@@ -115,9 +126,22 @@ class PageSignedSpider(PlatformSpider):
             return False
         return True
 
-    async def sign(self, *args: Any) -> dict[str, str]:
-        """The page's ``sign_function(*args)``: a header name → value object. Raises SigningError when
-        the page is gone or answers something else."""
+    async def sign(self, *args: Any) -> Signature:
+        """The page's ``sign_function(*args)`` (a header name → value object) and the generation of the
+        page that made it. Waits while the page reloads. Raises SigningError when the page cannot sign."""
+        while True:
+            reload = self._reload
+            if reload is not None and not reload.done():
+                await reload  # a page being reloaded cannot sign; the reloaded one signs with the new secret
+            generation = self.signing_generation
+            try:
+                return Signature(await self._call_sign_function(args), generation)
+            except SigningError:
+                if self._reload is not reload:  # a reload began while the page was signing: sign again
+                    continue
+                raise
+
+    async def _call_sign_function(self, args: tuple[Any, ...]) -> dict[str, str]:
         from playwright.async_api import Error as PlaywrightError
 
         if self.page is None:
@@ -130,15 +154,41 @@ class PageSignedSpider(PlatformSpider):
             raise SigningError(f"{self.sign_function} returned {type(signed).__name__}, not an object of headers")
         return {str(name): str(value) for name, value in signed.items()}
 
-    async def refresh_signing_page(self) -> bool:
-        """Reload the page after the site called a signature stale; False when this run already did."""
-        if self.page is None or self.page_refreshes >= _PAGE_REFRESHES:
+    async def sign_again(self, response: Response) -> scrapy.Request | None:
+        """The request the site refused as stale, signed again: its meta holds ``redo`` (an async
+        function building it anew) and ``signing_generation``. None: signing is broken for this run."""
+        if not await self.stale_signature(response.meta["signing_generation"]):
+            return None
+        redo: Callable[[], Awaitable[scrapy.Request | None]] = response.meta["redo"]
+        return await redo()
+
+    async def stale_signature(self, generation: int) -> bool:
+        """The site refused a signature of page ``generation`` as stale. True: sign the request again (the
+        page has been reloaded since, now or after an earlier refusal). False: a freshly loaded page was
+        refused too, or reloading failed — signing is broken for this run."""
+        if generation < self.signing_generation:
+            return True
+        if self._reload is None:
+            self._reload = asyncio.ensure_future(self._reload_page())
+        elif self._reload.done():
+            if self._reload.result():
+                self.logger.warning("%s refused a signature made by a freshly loaded page", self.platform)
             return False
-        self.page_refreshes += 1
+        return await self._reload
+
+    async def _reload_page(self) -> bool:
+        """Reload the page (its script gets the site's current secret), once per run."""
         self.crawler.stats.inc_value("fengxiang/key_refreshes")
         self.logger.info("the site refused a signature as stale: reloading its page")
-        await self.page.reload(wait_until="load")
-        await self._check_page()
+        try:
+            assert self.page is not None
+            await self.page.reload(wait_until="load")
+            await self._check_page()
+        except Exception as err:  # a reload that times out or crashes leaves nothing that can sign
+            cause = err if isinstance(err, SigningError) else f"reloading the signing page failed: {err}"
+            self.signing_failed(SigningError(str(cause).splitlines()[0]))
+            return False
+        self.signing_generation += 1
         return True
 
     async def _check_page(self) -> None:
