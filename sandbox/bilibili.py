@@ -26,7 +26,7 @@ from typing import Any
 
 from crawlers.spiders.bilibili_shapes import mixin_key, sign
 from fengxiang.synthetic import BEIJING
-from sandbox.clock import NewestFirst, VisibilityClock, advance_handler
+from sandbox.clock import NewestFirst, VisibilityClock, advance_handler, highlight
 from sandbox.scenario import platform_mentions, stable_hash
 from sandbox.server import Handler, Request, Response
 
@@ -110,12 +110,11 @@ class BiliWorld(VisibilityClock):
 
     def __init__(self, videos: list[BiliVideo], now: datetime, visible_until: datetime) -> None:
         super().__init__(now, visible_until)
-        self._timeline = NewestFirst(videos, lambda video: video.created_at)
+        self._timeline = NewestFirst(videos, lambda video: video.created_at, lambda video: video.text)
         self.videos = self._timeline.items
         self.users = {video.owner.mid: video.owner for video in self.videos}
         self._by_bvid = {video.bvid: video for video in self.videos}
         self._by_aid = {video.aid: video for video in self.videos}
-        self._haystacks = [f"{video.title}\n{video.description}".lower() for video in self.videos]
 
     def visible_videos(self) -> tuple[BiliVideo, ...]:
         return self._timeline.visible(self.visible_until)
@@ -126,9 +125,7 @@ class BiliWorld(VisibilityClock):
 
     def search(self, keyword: str) -> list[BiliVideo]:
         """Visible videos whose title or description holds the keyword (case folded), newest first."""
-        needle = keyword.strip().lower()
-        start = self._timeline.first_visible(self.visible_until)
-        return [self.videos[i] for i in range(start, len(self.videos)) if needle and needle in self._haystacks[i]]
+        return self._timeline.search(keyword, self.visible_until)
 
     def replies(self, video: BiliVideo) -> tuple[BiliReply, ...]:
         until = self.visible_until
@@ -404,20 +401,6 @@ def _keys(generation: int) -> tuple[str, str]:
     return tuple(hashlib.md5(f"sandbox-wbi-{name}-{generation}".encode()).hexdigest() for name in ("img", "sub"))  # type: ignore[return-value]
 
 
-def _highlight(text: str, keyword: str) -> str:
-    """HTML-escaped text with the keyword wrapped in ``<em class="keyword">``, as search results show titles."""
-    needle = keyword.strip().lower()
-    if not needle:
-        return html.escape(text)
-    out, position, lowered = [], 0, text.lower()
-    while (found := lowered.find(needle, position)) >= 0:
-        out.append(html.escape(text[position:found]))
-        out.append(f'<em class="keyword">{html.escape(text[found : found + len(needle)])}</em>')
-        position = found + len(needle)
-    out.append(html.escape(text[position:]))
-    return "".join(out)
-
-
 def _duration(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
@@ -438,7 +421,7 @@ def _search_item(video: BiliVideo, keyword: str) -> dict[str, Any]:
         "arcurl": f"http://www.bilibili.com/video/av{video.aid}",
         "aid": video.aid,
         "bvid": video.bvid,
-        "title": _highlight(video.title, keyword),
+        "title": highlight(video.title, keyword, 'em class="keyword"'),
         "description": html.escape(video.description) or "-",
         "arcrank": "0",
         "pic": _pic(video),

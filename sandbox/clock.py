@@ -1,4 +1,4 @@
-"""The visibility clock every platform replica shares.
+"""The visibility clock every platform replica shares, and how their searches find and highlight.
 
 A replica's world is built up to ``now`` at once, but it only *shows* what was posted up to
 ``visible_until``; tests and the soak benchmark move that forward (``advance``) to play new posts
@@ -9,6 +9,8 @@ visible ones are a suffix found by bisection.
 from __future__ import annotations
 
 import bisect
+import html
+import re
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -16,7 +18,7 @@ from typing import Generic, TypeVar
 
 from sandbox.server import Request, Response
 
-__all__ = ["NewestFirst", "VisibilityClock", "advance_handler"]
+__all__ = ["NewestFirst", "VisibilityClock", "advance_handler", "highlight"]
 
 T = TypeVar("T")
 
@@ -46,17 +48,42 @@ class VisibilityClock:
 
 
 class NewestFirst(Generic[T]):
-    """Items sorted newest first, and where the visible ones start."""
+    """Items sorted newest first, where the visible ones start, and a platform search over their text."""
 
-    def __init__(self, items: Sequence[T], created_at: Callable[[T], datetime]) -> None:
+    def __init__(
+        self, items: Sequence[T], created_at: Callable[[T], datetime], text: Callable[[T], str] = lambda _: ""
+    ) -> None:
         self.items = tuple(sorted(items, key=created_at, reverse=True))
         self._negated_times = [-created_at(item).timestamp() for item in self.items]  # ascending, for bisect
+        self._haystacks = [text(item).lower() for item in self.items]  # searched on every request: once
 
     def first_visible(self, until: datetime) -> int:
         return bisect.bisect_left(self._negated_times, -until.timestamp())
 
     def visible(self, until: datetime) -> tuple[T, ...]:
         return self.items[self.first_visible(until) :]
+
+    def search(self, keyword: str, until: datetime) -> list[T]:
+        """The visible items whose text holds ``keyword`` (case folded), newest first."""
+        needle = keyword.strip().lower()
+        if not needle:
+            return []
+        start = self.first_visible(until)
+        return [self.items[i] for i in range(start, len(self.items)) if needle in self._haystacks[i]]
+
+
+def highlight(text: str, keyword: str, tag: str = "em") -> str:
+    """HTML-escaped text with every occurrence of ``keyword`` (any case) in ``<tag>``, as search pages show
+    results (``tag`` may carry attributes: ``em class="keyword"``)."""
+    needle = keyword.strip()
+    if not needle:
+        return html.escape(text)
+    pieces = re.split(f"({re.escape(needle)})", text, flags=re.IGNORECASE)
+    closing = tag.split()[0]
+    return "".join(
+        f"<{tag}>{html.escape(piece)}</{closing}>" if index % 2 else html.escape(piece)
+        for index, piece in enumerate(pieces)
+    )
 
 
 def advance_handler(clock: VisibilityClock, envelope: Callable[[bool, str], dict]) -> Callable[[Request], Response]:

@@ -28,10 +28,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
-from typing import cast
 from urllib.parse import quote
 
-from fengxiang.synthetic import BEIJING, generate_mentions
+from fengxiang.synthetic import BEIJING
+from sandbox.clock import highlight
+from sandbox.scenario import platform_mentions
 from sandbox.server import Handler, Request, Response
 
 __all__ = ["SITES", "NewsArticle", "NewsReplica", "NewsSite"]
@@ -139,11 +140,7 @@ class NewsReplica:
         search_page_size: int = SEARCH_PAGE_SIZE,
     ) -> None:
         self.search_page_size = search_page_size
-        mentions = [
-            m
-            for m in generate_mentions(posts, seed=seed, end=end, days=cast(int, days), analysed=False)
-            if m["platform"] == "news"
-        ]
+        _, mentions = platform_mentions("news", posts, seed=seed, days=days, now=end)
         now = max((datetime.fromisoformat(m["created_at"]) for m in mentions), default=datetime.now(BEIJING))
         self.base_url = ""
         self.articles: list[NewsArticle] = []
@@ -343,14 +340,6 @@ def _page(article: NewsArticle) -> str:
     return head + main + _FOOTER.format(name=_x(site.name)) + "</body></html>"
 
 
-def _highlight(text: str, term: str) -> str:
-    """Escaped text with every occurrence of ``term`` (any case) in ``<em>``, as search pages show it."""
-    if not term:
-        return _x(text)
-    pieces = re.split(f"({re.escape(term)})", text, flags=re.IGNORECASE)
-    return "".join(f"<em>{_x(piece)}</em>" if index % 2 else _x(piece) for index, piece in enumerate(pieces))
-
-
 def _search_page(site: NewsSite, term: str, page: int, articles: list[NewsArticle], more: bool) -> str:
     items = []
     for article in articles:
@@ -358,8 +347,8 @@ def _search_page(site: NewsSite, term: str, page: int, articles: list[NewsArticl
         snippet = next((p for p in article.paragraphs if term.lower() in p.lower()), article.paragraphs[0])[:80]
         items.append(
             f'<li class="result"><h3><a href="{article.path}" target="_blank">'
-            f"{_highlight(article.title, term)}</a></h3>"
-            f'<p class="summary">{_highlight(snippet, term)}…</p><span class="time">{local:%Y-%m-%d %H:%M}</span></li>'
+            f"{highlight(article.title, term)}</a></h3>"
+            f'<p class="summary">{highlight(snippet, term)}…</p><span class="time">{local:%Y-%m-%d %H:%M}</span></li>'
         )
     related = "".join(
         f'<li><a href="{site.search_path}?q={quote(term + extra)}">{_x(term + extra)}</a></li>'

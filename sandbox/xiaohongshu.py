@@ -33,9 +33,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from crawlers.spiders.xiaohongshu_shapes import COMMENTS_PATH, FEED_PATH, SEARCH_PATH, USER_PATH
-from fengxiang.synthetic import BEIJING, generate_mentions
+from fengxiang.synthetic import BEIJING
 from sandbox.clock import NewestFirst, VisibilityClock, advance_handler
-from sandbox.scenario import stable_hash
+from sandbox.scenario import platform_mentions, stable_hash
 from sandbox.server import Handler, Request, Response
 
 __all__ = [
@@ -133,11 +133,10 @@ class XhsWorld(VisibilityClock):
 
     def __init__(self, notes: list[XhsNote], now: datetime, visible_until: datetime) -> None:
         super().__init__(now, visible_until)
-        self._timeline = NewestFirst(notes, lambda note: note.created_at)
+        self._timeline = NewestFirst(notes, lambda note: note.created_at, lambda note: note.text)
         self.notes = self._timeline.items
         self.users = {note.user.user_id: note.user for note in self.notes}
         self._by_id = {note.note_id: note for note in self.notes}
-        self._haystacks = [note.text.lower() for note in self.notes]
 
     def visible_notes(self) -> tuple[XhsNote, ...]:
         return self._timeline.visible(self.visible_until)
@@ -148,9 +147,7 @@ class XhsWorld(VisibilityClock):
 
     def search(self, keyword: str) -> list[XhsNote]:
         """Visible notes whose text holds the keyword (case folded), newest first."""
-        needle = keyword.strip().lower()
-        start = self._timeline.first_visible(self.visible_until)
-        return [self.notes[i] for i in range(start, len(self.notes)) if needle and needle in self._haystacks[i]]
+        return self._timeline.search(keyword, self.visible_until)
 
     def comments(self, note: XhsNote) -> tuple[XhsComment, ...]:
         return tuple(comment for comment in note.comments if self.shows(comment.created_at))
@@ -166,12 +163,7 @@ def build_xiaohongshu(
 ) -> XhsWorld:
     """The Xiaohongshu mentions among ``posts`` synthetic mentions (about 7%) as notes; arguments as
     :func:`sandbox.scenario.build_scenario`, so every replica serves one synthetic world."""
-    now = (now or datetime.now(BEIJING)).astimezone(BEIJING).replace(microsecond=0)
-    mentions = [
-        mention
-        for mention in generate_mentions(posts, seed=seed, end=now, days=days, analysed=False)  # type: ignore[arg-type]
-        if mention["platform"] == "xiaohongshu"
-    ]
+    now, mentions = platform_mentions("xiaohongshu", posts, seed=seed, days=days, now=now)
     notes = [_note(mention, now) for mention in mentions]
     return XhsWorld(notes, now, now - hold_back)
 

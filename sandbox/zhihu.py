@@ -31,9 +31,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from crawlers.spiders.zhihu_shapes import PAGE_SIZE, PUBLIC_SITE, STALE_SIGNATURE, ZSE_93
-from fengxiang.synthetic import BEIJING, generate_mentions
-from sandbox.clock import NewestFirst, VisibilityClock, advance_handler
-from sandbox.scenario import stable_hash
+from fengxiang.synthetic import BEIJING
+from sandbox.clock import NewestFirst, VisibilityClock, advance_handler, highlight
+from sandbox.scenario import platform_mentions, stable_hash
 from sandbox.server import Handler, Request, Response
 
 __all__ = [
@@ -139,11 +139,10 @@ class ZhihuWorld(VisibilityClock):
 
     def __init__(self, contents: list[ZhihuContent], now: datetime, visible_until: datetime) -> None:
         super().__init__(now, visible_until)
-        self._timeline = NewestFirst(contents, lambda content: content.created_at)
+        self._timeline = NewestFirst(contents, lambda content: content.created_at, lambda content: content.text)
         self.contents = self._timeline.items
         self.users = {content.author.url_token: content.author for content in self.contents if content.author}
         self._by_key = {(content.kind, content.id): content for content in self.contents}
-        self._haystacks = [content.text.lower() for content in self.contents]
 
     def visible_contents(self) -> tuple[ZhihuContent, ...]:
         return self._timeline.visible(self.visible_until)
@@ -154,9 +153,7 @@ class ZhihuWorld(VisibilityClock):
 
     def search(self, keyword: str) -> list[ZhihuContent]:
         """Visible posts whose title or body holds the keyword (case folded), newest first."""
-        needle = keyword.strip().lower()
-        start = self._timeline.first_visible(self.visible_until)
-        return [self.contents[i] for i in range(start, len(self.contents)) if needle and needle in self._haystacks[i]]
+        return self._timeline.search(keyword, self.visible_until)
 
     def comments(self, content: ZhihuContent) -> tuple[ZhihuComment, ...]:
         return tuple(comment for comment in content.comments if self.shows(comment.created_at))
@@ -172,13 +169,7 @@ def build_zhihu(
 ) -> ZhihuWorld:
     """The Zhihu mentions among ``posts`` synthetic mentions (about 4%) as answers and articles;
     arguments as :func:`sandbox.scenario.build_scenario`, so every replica serves one synthetic world."""
-    now = (now or datetime.now(BEIJING)).astimezone(BEIJING).replace(microsecond=0)
-    mentions = [
-        mention
-        for mention in generate_mentions(posts, seed=seed, end=now, days=days, analysed=False)  # type: ignore[arg-type]
-        if mention["platform"] == "zhihu"
-    ]
-    mentions.sort(key=lambda mention: mention["created_at"])  # ids grow with time
+    now, mentions = platform_mentions("zhihu", posts, seed=seed, days=days, now=now)
     contents = [_content(mention, index, now) for index, mention in enumerate(mentions)]
     return ZhihuWorld(contents, now, now - hold_back)
 
@@ -460,20 +451,6 @@ def _comment_start(comments: tuple[ZhihuComment, ...], offset: str) -> int:
     return ids.index(last) + 1 if last in ids else 0
 
 
-def _highlight(text: str, keyword: str) -> str:
-    """HTML-escaped text with the keyword wrapped in ``<em>``, as search results show them."""
-    needle = keyword.strip().lower()
-    if not needle:
-        return html.escape(text)
-    out, position, lowered = [], 0, text.lower()
-    while (found := lowered.find(needle, position)) >= 0:
-        out.append(html.escape(text[position:found]))
-        out.append(f"<em>{html.escape(text[found : found + len(needle)])}</em>")
-        position = found + len(needle)
-    out.append(html.escape(text[position:]))
-    return "".join(out)
-
-
 def _body_html(content: ZhihuContent) -> str:
     """The body as the editor saves it: paragraphs, sometimes a picture, sometimes lines joined by <br>."""
     draw = stable_hash("html", content.id)
@@ -519,7 +496,7 @@ def _author(user: ZhihuUser) -> dict[str, Any]:
 
 def _search_result(content: ZhihuContent, keyword: str, index: int) -> dict[str, Any]:
     created = int(content.created_at.timestamp())
-    excerpt = _highlight("".join(content.paragraphs)[:96], keyword)
+    excerpt = highlight("".join(content.paragraphs)[:96], keyword)
     found: dict[str, Any] = {
         "id": content.id,
         "type": content.kind,
@@ -539,13 +516,13 @@ def _search_result(content: ZhihuContent, keyword: str, index: int) -> dict[str,
         found["question"] = {
             "id": content.question_id,
             "type": "question",
-            "name": _highlight(content.title, keyword),
+            "name": highlight(content.title, keyword),
             "url": f"https://api.zhihu.com/questions/{content.question_id}",
         }
         title = found["question"]["name"]
     else:
         found["url"] = f"https://api.zhihu.com/articles/{content.id}"
-        found["title"] = _highlight(content.title, keyword)
+        found["title"] = highlight(content.title, keyword)
         found["image_url"] = ""
         title = found["title"]
     return {

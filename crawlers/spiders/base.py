@@ -54,6 +54,7 @@ class PlatformSpider(scrapy.Spider):
     default_base_url: ClassVar[str]
 
     context: CrawlContext
+    terms: dict[str, SearchTerm]  # this run's search terms (search_terms()), for the platforms that search
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -132,6 +133,25 @@ class PlatformSpider(scrapy.Spider):
             for term in terms
             if term.finished and max(term.newest, term.cursor)
         }
+
+    def request_failed(self, failure: Failure) -> None:
+        """An errback: the request failed for good. A search page's term then keeps its cursor."""
+        request = failure.request  # type: ignore[attr-defined]
+        self.count_failed_request(failure)
+        term = request.cb_kwargs.get("term")
+        if term is not None:
+            self.page_lost(term, failure.getErrorMessage())
+        self.logger.warning("request failed: %s (%s)", request.url, failure.getErrorMessage())
+
+    def page_lost(self, term: str, reason: str) -> None:
+        self.crawler.stats.inc_value("fengxiang/lost_pages")
+        self.terms[term].finished = False  # pages were missed: the next run must not skip them
+        self.logger.warning("search for %r stopped early: %s", term, reason)
+
+    def bad_post(self, err: Exception) -> None:
+        """One post or comment in a shape the spider does not know: skipped and counted, the run goes on."""
+        self.crawler.stats.inc_value("fengxiang/bad_posts")
+        self.logger.warning("skipped a %s post or comment in an unknown shape: %s", self.platform, err)
 
     def count_failed_request(self, failure: Failure) -> None:
         self.crawler.stats.inc_value("fengxiang/failed_requests")

@@ -126,12 +126,12 @@ class BilibiliSpider(PlatformSpider):
             if again is not None:
                 yield from again
                 return
-            self._page_lost(term, f"Bilibili answered code {code}: {message}")
+            self.page_lost(term, f"Bilibili answered code {code}: {message}")
             return
         try:
             videos = videos_in(answer)
         except ShapeError as err:
-            self._page_lost(term, str(err))
+            self.page_lost(term, str(err))
             return
         newest_first = order == "pubdate"
         if not videos:
@@ -145,7 +145,7 @@ class BilibiliSpider(PlatformSpider):
                 video_bvid(video)
                 created_at = video_time(video)
             except ShapeError as err:
-                self._bad_post(err)
+                self.bad_post(err)
                 continue
             posts += 1
             pubdate = int(created_at.timestamp())
@@ -232,7 +232,7 @@ class BilibiliSpider(PlatformSpider):
         try:
             post = post_from_video(video, view=view, card=card)
         except ShapeError as err:
-            self._bad_post(err)
+            self.bad_post(err)
             return
         yield post
         settings = self.context.source.comments
@@ -262,13 +262,13 @@ class BilibiliSpider(PlatformSpider):
         try:
             replies, offset = replies_in(answer)
         except ShapeError as err:
-            self._bad_post(err)
+            self.bad_post(err)
             return
         for reply in replies:
             try:
                 record = post_from_reply(reply, post_id=post_id)
             except ShapeError as err:
-                self._bad_post(err)
+                self.bad_post(err)
                 continue
             if record["id"] not in self.seen:
                 self.seen.add(record["id"])
@@ -310,23 +310,6 @@ class BilibiliSpider(PlatformSpider):
         meta = {"json_api": True}
         headers = {"Referer": "https://www.bilibili.com/", "Origin": "https://www.bilibili.com"}
         return scrapy.Request(url, callback=callback, cookies=self.cookies, meta=meta, headers=headers, **kwargs)
-
-    def request_failed(self, failure: Failure) -> None:
-        request = failure.request  # type: ignore[attr-defined]
-        self.count_failed_request(failure)
-        term = request.cb_kwargs.get("term")
-        if term is not None:
-            self._page_lost(term, failure.getErrorMessage())
-        self.logger.warning("request failed: %s (%s)", request.url, failure.getErrorMessage())
-
-    def _page_lost(self, term: str, reason: str) -> None:
-        self.crawler.stats.inc_value("fengxiang/lost_pages")
-        self.terms[term].finished = False  # pages were missed: the next run must not skip them
-        self.logger.warning("search for %r stopped early: %s", term, reason)
-
-    def _bad_post(self, err: Exception) -> None:
-        self.crawler.stats.inc_value("fengxiang/bad_posts")
-        self.logger.warning("skipped a video or comment Bilibili sent in an unknown shape: %s", err)
 
     def block_in(self, response: Response) -> Block | None:
         if response.status == 412:

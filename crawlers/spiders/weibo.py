@@ -120,7 +120,7 @@ class WeiboSpider(PlatformSpider):
                 mid = int(mblog_id(mblog))
                 created_at = mblog_time(mblog, fetched_at)
             except ShapeError as err:
-                self._bad_post(err)
+                self.bad_post(err)
                 continue
             posts += 1
             state.newest = max(state.newest, mid) if realtime else state.newest
@@ -150,7 +150,7 @@ class WeiboSpider(PlatformSpider):
         try:
             pending.missing = _long_texts_of(mblog)
         except ShapeError as err:
-            self._bad_post(err)
+            self.bad_post(err)
             return
         yield from self._complete(pending)
 
@@ -179,7 +179,7 @@ class WeiboSpider(PlatformSpider):
                 root_long_text=pending.texts.get(mblog_id(root)) if root is not None else None,
             )
         except ShapeError as err:
-            self._bad_post(err)
+            self.bad_post(err)
             return
         if _was_cut(pending):
             post["text_truncated"] = True
@@ -229,13 +229,13 @@ class WeiboSpider(PlatformSpider):
         try:
             comments, next_max_id = comments_in(answer)
         except ShapeError as err:
-            self._bad_post(err)
+            self.bad_post(err)
             return
         for comment in comments:
             try:
                 record = post_from_comment(comment, post_id=f"weibo:{mid}", now=fetched_at)
             except ShapeError as err:
-                self._bad_post(err)
+                self.bad_post(err)
                 continue
             if record["id"] not in self.seen:
                 self.seen.add(record["id"])
@@ -264,10 +264,6 @@ class WeiboSpider(PlatformSpider):
         if kind == SEARCH_REALTIME:
             self.terms[term].finished = False  # pages were missed: the next run must not skip them
         self.logger.warning("search for %r stopped early: %s", term, reason)
-
-    def _bad_post(self, err: Exception) -> None:
-        self.crawler.stats.inc_value("fengxiang/bad_posts")
-        self.logger.warning("skipped a post Weibo sent in an unknown shape: %s", err)
 
     def block_in(self, response: Response) -> Block | None:
         if response.status in _THROTTLED_STATUSES:

@@ -116,17 +116,17 @@ class XiaohongshuSpider(PageSignedSpider):
             if again := await self.sign_again(response):
                 yield again
             else:
-                self._page_lost(term, "Xiaohongshu refused the signature even from a freshly loaded page")
+                self.page_lost(term, "Xiaohongshu refused the signature even from a freshly loaded page")
             return
         answer = response.meta["json"]
         refusal = refusal_in(answer)
         if refusal is not None:
-            self._page_lost(term, f"Xiaohongshu answered code {refusal[0]}: {refusal[1]}")
+            self.page_lost(term, f"Xiaohongshu answered code {refusal[0]}: {refusal[1]}")
             return
         try:
             items, has_more = notes_in(answer)
         except ShapeError as err:
-            self._page_lost(term, str(err))
+            self.page_lost(term, str(err))
             return
         self.crawler.stats.inc_value("fengxiang/pages")
         state = self.terms[term]
@@ -137,7 +137,7 @@ class XiaohongshuSpider(PageSignedSpider):
                 note = note_id(item)
                 token = _xsec_token(item)
             except ShapeError as err:
-                self._bad_post(err)
+                self.bad_post(err)
                 continue
             posts += 1
             made = note_id_time(note)
@@ -183,7 +183,7 @@ class XiaohongshuSpider(PageSignedSpider):
             if again := await self.sign_again(response):
                 yield again
             else:
-                self._page_lost(term, "Xiaohongshu refused the signature of a note's detail")
+                self.page_lost(term, "Xiaohongshu refused the signature of a note's detail")
             return
         answer = response.meta["json"]
         refusal = refusal_in(answer)
@@ -191,13 +191,13 @@ class XiaohongshuSpider(PageSignedSpider):
             if refusal[0] == _NOTE_UNAVAILABLE:  # gone for good: nothing to fetch again next run
                 self.crawler.stats.inc_value("fengxiang/notes_unavailable")
             else:
-                self._page_lost(term, f"a note's detail: code {refusal[0]}: {refusal[1]}")
+                self.page_lost(term, f"a note's detail: code {refusal[0]}: {refusal[1]}")
             return
         try:
             card = note_card_in(answer)
             user_id = str(card["user"]["user_id"])
         except (ShapeError, KeyError, TypeError) as err:
-            self._bad_post(err)
+            self.bad_post(err)
             return
         if user_id in self.profiles:
             async for output in self._emit(card, token, self.profiles[user_id]):
@@ -250,7 +250,7 @@ class XiaohongshuSpider(PageSignedSpider):
         try:
             post = post_from_note(card, profile=profile)
         except ShapeError as err:
-            self._bad_post(err)
+            self.bad_post(err)
             return
         yield post
         settings = self.context.source.comments
@@ -283,13 +283,13 @@ class XiaohongshuSpider(PageSignedSpider):
         try:
             comments, cursor = comments_in(response.meta["json"])
         except ShapeError as err:
-            self._bad_post(err)
+            self.bad_post(err)
             return
         for comment in comments:
             try:
                 record = post_from_comment(comment, post_id=post_id)
             except ShapeError as err:
-                self._bad_post(err)
+                self.bad_post(err)
                 continue
             if record["id"] not in self.seen:
                 self.seen.add(record["id"])
@@ -336,23 +336,6 @@ class XiaohongshuSpider(PageSignedSpider):
     def cookies(self) -> dict[str | bytes, Any]:
         """What the page's script set (``a1``, ``webId``) and the login: the API checks both."""
         return {name: value for name, value in {**self.page_cookies, **self.login}.items()}
-
-    def request_failed(self, failure: Failure) -> None:
-        request = failure.request  # type: ignore[attr-defined]
-        self.count_failed_request(failure)
-        term = request.cb_kwargs.get("term")
-        if term is not None:
-            self._page_lost(term, failure.getErrorMessage())
-        self.logger.warning("request failed: %s (%s)", request.url, failure.getErrorMessage())
-
-    def _page_lost(self, term: str, reason: str) -> None:
-        self.crawler.stats.inc_value("fengxiang/lost_pages")
-        self.terms[term].finished = False  # notes were missed: the next run must not skip them
-        self.logger.warning("search for %r stopped early: %s", term, reason)
-
-    def _bad_post(self, err: Exception) -> None:
-        self.crawler.stats.inc_value("fengxiang/bad_posts")
-        self.logger.warning("skipped a note or comment Xiaohongshu sent in an unknown shape: %s", err)
 
     def block_in(self, response: Response) -> Block | None:
         if response.status in (461, 471):

@@ -108,12 +108,12 @@ class ZhihuSpider(PageSignedSpider):
             if again is not None:
                 yield again
                 return
-            self._page_lost(term, f"Zhihu answered HTTP {response.status}, code {error[0]}: {error[1]}")
+            self.page_lost(term, f"Zhihu answered HTTP {response.status}, code {error[0]}: {error[1]}")
             return
         try:
             results, next_offset = search_results_in(answer)
         except ShapeError as err:
-            self._page_lost(term, str(err))
+            self.page_lost(term, str(err))
             return
         self.crawler.stats.inc_value("fengxiang/pages")
         since = datetime.now(UTC) - self.context.source.lookback
@@ -123,7 +123,7 @@ class ZhihuSpider(PageSignedSpider):
                 found = result_object(result)
                 created_at = content_time(found)
             except ShapeError as err:
-                self._bad_post(err)
+                self.bad_post(err)
                 continue
             posts += 1
             created = int(created_at.timestamp())
@@ -209,7 +209,7 @@ class ZhihuSpider(PageSignedSpider):
         try:
             post = post_from_content(found, member=member)
         except ShapeError as err:
-            self._bad_post(err)
+            self.bad_post(err)
             return
         yield post
         settings = self.context.source.comments
@@ -248,13 +248,13 @@ class ZhihuSpider(PageSignedSpider):
         try:
             comments, offset = comments_in(answer)
         except ShapeError as err:
-            self._bad_post(err)
+            self.bad_post(err)
             return
         for comment in comments:
             try:
                 record = post_from_comment(comment, post_id=post_id, post_url=post_url)
             except ShapeError as err:
-                self._bad_post(err)
+                self.bad_post(err)
                 continue
             if record["id"] not in self.seen:
                 self.seen.add(record["id"])
@@ -289,23 +289,6 @@ class ZhihuSpider(PageSignedSpider):
         )
 
     # -- plumbing -----------------------------------------------------------------------------
-
-    def request_failed(self, failure: Failure) -> None:
-        request = failure.request  # type: ignore[attr-defined]
-        self.count_failed_request(failure)
-        term = request.cb_kwargs.get("term")
-        if term is not None:
-            self._page_lost(term, failure.getErrorMessage())
-        self.logger.warning("request failed: %s (%s)", request.url, failure.getErrorMessage())
-
-    def _page_lost(self, term: str, reason: str) -> None:
-        self.crawler.stats.inc_value("fengxiang/lost_pages")
-        self.terms[term].finished = False  # pages were missed: the next run must not skip them
-        self.logger.warning("search for %r stopped early: %s", term, reason)
-
-    def _bad_post(self, err: Exception) -> None:
-        self.crawler.stats.inc_value("fengxiang/bad_posts")
-        self.logger.warning("skipped a post or comment Zhihu sent in an unknown shape: %s", err)
 
     def block_in(self, response: Response) -> Block | None:
         if response.status == 429:
