@@ -6,12 +6,21 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import yaml
+
+from fengxiang.synthetic import demo_watchlist
+from sandbox.server import SandboxServer
 from store.base import MentionFilter
 from store.model import Mention
 from store.sqlite import SQLiteStore
+
+World = TypeVar("World")
+Replica = TypeVar("Replica")
 
 
 def run_crawl(platform: str, config: Path, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
@@ -33,3 +42,54 @@ def stored_mentions(db: Path) -> dict[str, Mention]:
         return {mention.id: mention for mention in store.iter_mentions(MentionFilter())}
     finally:
         store.close()
+
+
+# Two of the demo watchlist's search terms, whose cursors the platform tests check.
+TERMS = ("启航汽车", "澜颜")
+
+
+@dataclass
+class CrawlSite(Generic[World, Replica]):
+    """A platform's replica served on loopback, and a config that crawls it into ``folder/crawl.db``."""
+
+    platform: str
+    world: World
+    replica: Replica
+    server: SandboxServer
+    folder: Path
+    config: Path
+
+    def crawl(self) -> tuple[int, dict[str, Any]]:
+        return run_crawl(self.platform, self.config)
+
+    def mentions(self) -> dict[str, Mention]:
+        return stored_mentions(self.folder / "crawl.db")
+
+    def cursors(self) -> dict[str, str | None]:
+        store = SQLiteStore(self.folder / "crawl.db")
+        try:
+            return {term: store.get_cursor(self.platform, f"search:{term}") for term in TERMS}
+        finally:
+            store.close()
+
+
+def serve_site(
+    platform: str, folder: Path, world: World, replica: Replica, **source: Any
+) -> Iterator[CrawlSite[World, Replica]]:
+    """Serve ``replica`` and write the config (politeness off, a month of lookback; ``source`` overrides)."""
+    server = SandboxServer([replica]).start()  # type: ignore[list-item]
+    settings = {
+        "base_url": server.base_url,  # for the browser-signed platforms the signing page is served there too
+        "politeness": {"enabled": False},
+        "lookback": "30d",
+        "max_pages": 500,
+        "request_timeout": "5s",
+        **source,
+    }
+    config = {"store": "sqlite:///crawl.db", "watchlist": demo_watchlist(), "sources": {platform: settings}}
+    path = folder / "fengxiang.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    try:
+        yield CrawlSite(platform, world, replica, server, folder, path)
+    finally:
+        server.stop()

@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
 import pytest
-import yaml
 
 from crawlers.spiders.bilibili_shapes import mixin_key, search_url, wbi_keys_in
 from fengxiang.brands import BrandTagger
@@ -29,54 +27,18 @@ from sandbox.bilibili import BilibiliReplica, BiliVideo, BiliWorld, build_bilibi
 from sandbox.server import Request, Response, SandboxServer
 from store.model import Mention
 from store.sqlite import SQLiteStore
-from tests.crawl_helpers import run_crawl, stored_mentions
+from tests.crawl_helpers import TERMS, CrawlSite, serve_site
 
 slow = pytest.mark.slow
-TERMS = ("启航汽车", "澜颜")
 
 
-@dataclass
-class Site:
-    world: BiliWorld
-    replica: BilibiliReplica
-    server: SandboxServer
-    folder: Path
-    config: Path
-
-    def crawl(self) -> tuple[int, dict[str, Any]]:
-        return run_crawl("bilibili", self.config)
-
-    def mentions(self) -> dict[str, Mention]:
-        return stored_mentions(self.folder / "crawl.db")
-
-    def cursors(self) -> dict[str, str | None]:
-        store = SQLiteStore(self.folder / "crawl.db")
-        try:
-            return {term: store.get_cursor("bilibili", f"search:{term}") for term in TERMS}
-        finally:
-            store.close()
+Site = CrawlSite[BiliWorld, BilibiliReplica]
 
 
 def make_site(
     tmp_path: Path, world: BiliWorld, replica: BilibiliReplica | None = None, **source: Any
 ) -> Iterator[Site]:
-    replica = replica or BilibiliReplica(world)
-    server = SandboxServer([replica]).start()
-    bilibili = {
-        "base_url": server.base_url,
-        "politeness": {"enabled": False},
-        "lookback": "30d",
-        "max_pages": 500,
-        "request_timeout": "5s",
-        **source,
-    }
-    config = {"store": "sqlite:///crawl.db", "watchlist": demo_watchlist(), "sources": {"bilibili": bilibili}}
-    path = tmp_path / "fengxiang.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    try:
-        yield Site(world, replica, server, tmp_path, path)
-    finally:
-        server.stop()
+    yield from serve_site("bilibili", tmp_path, world, replica or BilibiliReplica(world), **source)
 
 
 @pytest.fixture(scope="module")

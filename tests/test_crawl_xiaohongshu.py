@@ -21,7 +21,6 @@ from urllib.request import Request as UrlRequest
 from urllib.request import urlopen
 
 import pytest
-import yaml
 from scrapy.http import TextResponse
 
 from crawlers.login import CHROMIUM
@@ -44,56 +43,20 @@ from sandbox.server import Request, Response, SandboxServer
 from sandbox.xiaohongshu import XhsNote, XhsWorld, XiaohongshuReplica, build_xiaohongshu, signature
 from store.model import Mention
 from store.sqlite import SQLiteStore
-from tests.crawl_helpers import run_crawl, stored_mentions
+from tests.crawl_helpers import TERMS, CrawlSite, serve_site
 
 slow = pytest.mark.slow
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to sign requests")
-TERMS = ("启航汽车", "澜颜")
 A1 = "0123456789abcdef0123456789abcdef0123456789abcdef0123"
 
 
-@dataclass
-class Site:
-    world: XhsWorld
-    replica: XiaohongshuReplica
-    server: SandboxServer
-    folder: Path
-    config: Path
-
-    def crawl(self) -> tuple[int, dict[str, Any]]:
-        return run_crawl("xiaohongshu", self.config)
-
-    def mentions(self) -> dict[str, Mention]:
-        return stored_mentions(self.folder / "crawl.db")
-
-    def cursors(self) -> dict[str, str | None]:
-        store = SQLiteStore(self.folder / "crawl.db")
-        try:
-            return {term: store.get_cursor("xiaohongshu", f"search:{term}") for term in TERMS}
-        finally:
-            store.close()
+Site = CrawlSite[XhsWorld, XiaohongshuReplica]
 
 
 def make_site(
     folder: Path, world: XhsWorld, replica: XiaohongshuReplica | None = None, **source: Any
 ) -> Iterator[Site]:
-    replica = replica or XiaohongshuReplica(world)
-    server = SandboxServer([replica]).start()
-    xiaohongshu = {
-        "base_url": server.base_url,  # the page and the API on one loopback origin
-        "politeness": {"enabled": False},
-        "lookback": "30d",
-        "max_pages": 500,
-        "request_timeout": "5s",
-        **source,
-    }
-    config = {"store": "sqlite:///crawl.db", "watchlist": demo_watchlist(), "sources": {"xiaohongshu": xiaohongshu}}
-    path = folder / "fengxiang.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    try:
-        yield Site(world, replica, server, folder, path)
-    finally:
-        server.stop()
+    yield from serve_site("xiaohongshu", folder, world, replica or XiaohongshuReplica(world), **source)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -20,7 +19,6 @@ from urllib.request import Request as UrlRequest
 from urllib.request import urlopen
 
 import pytest
-import yaml
 from scrapy.http import TextResponse
 
 from crawlers.login import CHROMIUM
@@ -35,54 +33,18 @@ from sandbox.server import Request, Response, SandboxServer
 from sandbox.zhihu import SIGN_FUNCTION, ZhihuContent, ZhihuReplica, ZhihuWorld, build_zhihu, zse96
 from store.model import Mention
 from store.sqlite import SQLiteStore
-from tests.crawl_helpers import run_crawl, stored_mentions
+from tests.crawl_helpers import TERMS, CrawlSite, serve_site
 
 slow = pytest.mark.slow
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to sign requests with")
-TERMS = ("启航汽车", "澜颜")
 API_URL = "https://www.zhihu.com/api/v4/search_v3"
 
 
-@dataclass
-class Site:
-    world: ZhihuWorld
-    replica: ZhihuReplica
-    server: SandboxServer
-    folder: Path
-    config: Path
-
-    def crawl(self) -> tuple[int, dict[str, Any]]:
-        return run_crawl("zhihu", self.config)
-
-    def mentions(self) -> dict[str, Mention]:
-        return stored_mentions(self.folder / "crawl.db")
-
-    def cursors(self) -> dict[str, str | None]:
-        store = SQLiteStore(self.folder / "crawl.db")
-        try:
-            return {term: store.get_cursor("zhihu", f"search:{term}") for term in TERMS}
-        finally:
-            store.close()
+Site = CrawlSite[ZhihuWorld, ZhihuReplica]
 
 
 def make_site(tmp_path: Path, world: ZhihuWorld, replica: ZhihuReplica | None = None, **source: Any) -> Iterator[Site]:
-    replica = replica or ZhihuReplica(world)
-    server = SandboxServer([replica]).start()
-    zhihu = {
-        "base_url": server.base_url,  # the signing page is served there too (web_url defaults to it)
-        "politeness": {"enabled": False},
-        "lookback": "30d",
-        "max_pages": 500,
-        "request_timeout": "5s",
-        **source,
-    }
-    config = {"store": "sqlite:///crawl.db", "watchlist": demo_watchlist(), "sources": {"zhihu": zhihu}}
-    path = tmp_path / "fengxiang.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    try:
-        yield Site(world, replica, server, tmp_path, path)
-    finally:
-        server.stop()
+    yield from serve_site("zhihu", tmp_path, world, replica or ZhihuReplica(world), **source)
 
 
 @pytest.fixture(scope="module")
