@@ -114,6 +114,42 @@ def other_platforms(size: int) -> dict[str, Any]:
         return results
 
 
+def signing_cost(signatures: int = 300) -> dict[str, Any]:
+    """What asking the site's page to sign costs, per browser-signed platform: starting Chromium with the
+    page, then one signature (a page.evaluate round trip) — the price of not reimplementing the script."""
+    from playwright.sync_api import sync_playwright
+
+    from crawlers.login import CHROMIUM, CHROMIUM_ARGS
+    from crawlers.spiders.xiaohongshu import XiaohongshuSpider
+    from crawlers.spiders.zhihu import ZhihuSpider
+
+    samples = {
+        XiaohongshuSpider: ["/api/sns/web/v1/search/notes", {"keyword": "启航汽车", "page": 1, "page_size": 20}],
+        ZhihuSpider: ["/api/v4/search_v3?t=general&q=%E5%90%AF%E8%88%AA&offset=0&limit=20"],
+    }
+    searchable = search_replicas(200, days=1, now=datetime.now(BEIJING))
+    results = {}
+    with SandboxServer(list(searchable.values())) as server, sync_playwright() as playwright:
+        for spider, args in samples.items():
+            started = time.perf_counter()
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(server.base_url + spider.signing_page)
+            ready = time.perf_counter() - started
+            call = f"(args) => Promise.resolve({spider.sign_function}(...args))"
+            started = time.perf_counter()
+            for _ in range(signatures):
+                page.evaluate(call, args)
+            per_signature = (time.perf_counter() - started) / signatures
+            browser.close()
+            results[spider.platform] = {
+                "browser_and_page_seconds": round(ready, 2),
+                "ms_per_signature": round(per_signature * 1000, 2),
+                "signatures": signatures,
+            }
+    return results
+
+
 def _count_comments(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT count(*) FROM mentions WHERE id LIKE 'weibo:c%'").fetchone()[0]
@@ -180,6 +216,7 @@ def main() -> None:
         "ours": ours,
         "baseline_fetch_floor": floor,
         "other_platforms": other_platforms(size),
+        "browser_signing": signing_cost(),
         "ratio_seconds_ours_over_floor": round(ours["seconds"] / max(floor["seconds"], 1e-9), 2),
         "target": {
             "seconds_per_10k_posts": TARGET_SECONDS_PER_10K,

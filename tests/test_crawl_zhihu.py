@@ -20,6 +20,7 @@ from urllib.request import urlopen
 
 import pytest
 from scrapy.http import TextResponse
+from scrapy.utils.project import get_project_settings
 
 from crawlers.login import CHROMIUM
 from crawlers.spiders.zhihu import ZhihuSpider
@@ -341,3 +342,13 @@ def test_one_bad_search_result_is_skipped_and_counted_the_rest_go_through(tmp_pa
         assert code == 0 and outcome["status"] == "degraded" and outcome["detail"]["bad_posts"] >= 1
         assert "unknown shape" in outcome["error"]
         assert posts_of(site.mentions()) == set(expected) - {bad.mention_id}
+
+
+def test_only_the_signing_pages_scheme_goes_through_the_browser_handler(tmp_path: Path, world: ZhihuWorld) -> None:
+    # scrapy-playwright starts a browser per handler: one scheme, one Chromium per run.
+    for site in make_site(tmp_path, world):
+        settings = get_project_settings()
+        settings.set("FENGXIANG_CONFIG", str(site.config))
+        ZhihuSpider.update_settings(settings)
+        assert set(settings.getdict("DOWNLOAD_HANDLERS")) == {"http"}  # the sandbox's page is http://
+        assert "Windows NT" in settings["USER_AGENT"]  # the API requests look like the browser that signs

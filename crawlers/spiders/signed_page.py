@@ -31,11 +31,14 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
     from scrapy.http import Response
 
-__all__ = ["SIGNING_FAILED_STAT", "PageSignedSpider", "Signature", "SigningError"]
+__all__ = ["SIGNING_FAILED_STAT", "PageSignedSpider", "Redo", "Signature", "SigningError"]
 
 SIGNING_FAILED_STAT = "fengxiang/signing_failed"  # why no request could be signed; the run failed
 
 _CONTEXT = "signing"
+
+
+Redo = Callable[[], Awaitable[scrapy.Request | None]]  # builds and signs a refused request anew
 
 
 class SigningError(Exception):
@@ -159,7 +162,7 @@ class PageSignedSpider(PlatformSpider):
         function building it anew) and ``signing_generation``. None: signing is broken for this run."""
         if not await self.stale_signature(response.meta["signing_generation"]):
             return None
-        redo: Callable[[], Awaitable[scrapy.Request | None]] = response.meta["redo"]
+        redo: Redo = response.meta["redo"]
         return await redo()
 
     async def stale_signature(self, generation: int) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -28,7 +28,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawlers.spiders.base import Block, SearchTerm
-from crawlers.spiders.signed_page import PageSignedSpider, SigningError
+from crawlers.spiders.signed_page import PageSignedSpider, Redo, SigningError
 from crawlers.spiders.xiaohongshu_shapes import (
     FEED_PATH,
     PUBLIC_API,
@@ -60,8 +60,6 @@ _API_HEADERS = {
     "Referer": f"{PUBLIC_WEB}/",
     "Content-Type": "application/json;charset=UTF-8",
 }
-
-Redo = Callable[[], Awaitable[scrapy.Request | None]]
 
 
 class XiaohongshuSpider(PageSignedSpider):

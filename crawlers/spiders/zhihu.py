@@ -16,7 +16,7 @@ cursors advance only when the whole run finished cleanly.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
@@ -27,7 +27,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawlers.spiders.base import Block, SearchTerm
-from crawlers.spiders.signed_page import PageSignedSpider, SigningError
+from crawlers.spiders.signed_page import PageSignedSpider, Redo, SigningError
 from crawlers.spiders.zhihu_shapes import (
     PUBLIC_SITE,
     STALE_SIGNATURE,
@@ -46,7 +46,6 @@ from crawlers.spiders.zhihu_shapes import (
     search_results_in,
 )
 
-Redo = Callable[[], Awaitable[scrapy.Request | None]]  # signs a refused request again
 _LOGIN_REQUIRED = re.compile(rb'"code":\s*100\b|"need_login":\s*true')
 
 
