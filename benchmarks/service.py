@@ -1,8 +1,8 @@
 """`make bench`: the 24×7 service left running on the sandbox — does it keep going, without errors and
 without growing?
 
-Runs the real `fengxiang run` against the sandbox's Weibo, Bilibili and news replicas and its WeCom
-robot, with intervals far shorter than a real deployment's (crawls every minute or two, the alert
+Runs the real `fengxiang run` against every replica of the sandbox (Weibo, Bilibili, Xiaohongshu and
+Zhihu — those two start Chromium at every crawl —, news) and its WeCom robot, with intervals far shorter than a real deployment's (crawls every minute or two, the alert
 rules every 15 s), so an hour here is a few days of a real service's job runs. The sandbox's world
 is the live one (sandbox.scenario.live_clock: its incident broke an hour before the start) and its
 clock moves with the real one, so every crawl finds the posts written since the last. Half-way, the
@@ -10,7 +10,7 @@ config is edited (a source's interval changes), which the service must pick up w
 At the end: SIGTERM.
 
 Reports job runs and outcomes, log lines by level, messages the robot took, and the service
-process's resident memory sampled every 5 s: the first sample after warm-up, the peak, the last,
+process's resident memory sampled every 5 s, and any Chromium a crawl left running at the end: the first sample after warm-up, the peak, the last,
 and the least-squares slope in MB per hour (growth would show as a clearly positive slope).
 No baseline runs beside it: the question is whether this service stays healthy, not how it
 compares. Prints one JSON document, also written to bench-results/service.json.
@@ -36,9 +36,9 @@ from typing import Any
 import yaml
 
 from fengxiang.synthetic import demo_watchlist
-from sandbox.bilibili import BilibiliReplica, build_bilibili
 from sandbox.config import crawl_config
 from sandbox.news import NewsReplica
+from sandbox.replicas import SEARCH_PLATFORMS, search_replicas
 from sandbox.robot import RobotReplica
 from sandbox.scenario import build_scenario, live_clock
 from sandbox.server import SandboxServer
@@ -79,14 +79,14 @@ def write_config(folder: Path, base_url: str, news: NewsReplica, robot: RobotRep
         base_url,
         demo_watchlist(),
         store="sqlite:///data/soak.db",
-        platforms=("bilibili",),
+        platforms=SEARCH_PLATFORMS,
         news_feeds=news.feed_urls(),
         lookback=f"{WORLD_DAYS + 1}d",
         interval=weibo_interval,
         max_pages=1000,  # a week of five brands: more than the default 50 pages of a term on the first crawl
     )
-    config["sources"]["bilibili"]["interval"] = "2m"
-    config["sources"]["news"]["interval"] = "3m"
+    for source, interval in (("bilibili", "2m"), ("xiaohongshu", "3m"), ("zhihu", "3m"), ("news", "3m")):
+        config["sources"][source]["interval"] = interval
     config["alerts"] = {"channels": [{"type": "wecom", "name": "值班群", "webhook": robot.wecom_url(ROBOT_KEY)}]}
     config["service"] = {"alerts_interval": "15s", "send_interval": "5s", "config_check_interval": "5s"}
     path = folder / "fengxiang.yaml"
@@ -97,13 +97,15 @@ def write_config(folder: Path, base_url: str, news: NewsReplica, robot: RobotRep
 def soak(minutes: float) -> dict[str, Any]:
     now, hold_back = live_clock(WORLD_DAYS, incident_age=timedelta(hours=1))
     scenario = build_scenario(WORLD_POSTS, days=WORLD_DAYS, now=now, hold_back=hold_back)
-    world = build_bilibili(WORLD_POSTS, days=WORLD_DAYS, now=now, hold_back=hold_back)
+    searchable = search_replicas(WORLD_POSTS, days=WORLD_DAYS, now=now, hold_back=hold_back)
+    worlds = [scenario, *(replica.world for replica in searchable.values())]  # type: ignore[attr-defined]
+    browsers_before = chromium_pids()
     news = NewsReplica(WORLD_POSTS // 4, days=WORLD_DAYS, end=now - hold_back)
     robot = RobotReplica(keys={ROBOT_KEY})
     seconds = minutes * 60
     with (
         tempfile.TemporaryDirectory() as temporary,
-        SandboxServer([WeiboReplica(scenario), BilibiliReplica(world), news, robot]) as server,
+        SandboxServer([WeiboReplica(scenario), *searchable.values(), news, robot]) as server,
     ):
         robot.bind(server.base_url)
         folder = Path(temporary)
@@ -122,8 +124,8 @@ def soak(minutes: float) -> dict[str, Any]:
             if memory is not None and elapsed >= WARM_UP:
                 samples.append((elapsed, memory))
             minutes_passed, clock = (time.monotonic() - clock) / 60, time.monotonic()
-            scenario.advance(minutes_passed)  # the sandbox's clock keeps pace with the real one
-            world.advance(minutes_passed)
+            for world in worlds:  # the sandbox's clocks keep pace with the real one
+                world.advance(minutes_passed)
             if not edited and elapsed >= seconds / 2:
                 write_config(folder, server.base_url, news, robot, "90s")  # picked up by the config job
                 edited = True
@@ -132,7 +134,22 @@ def soak(minutes: float) -> dict[str, Any]:
         stop_started = time.monotonic()
         exit_code = service.wait(timeout=120)
         stop_seconds = time.monotonic() - stop_started
-        return _results(folder, minutes, samples, exit_code, stop_seconds, len(robot.messages_for("wecom")))
+        time.sleep(2)  # a browser closing with its crawl
+        result = _results(folder, minutes, samples, exit_code, stop_seconds, len(robot.messages_for("wecom")))
+        result["chromium_left_running"] = len(chromium_pids() - browsers_before)  # by crawls that ended
+        return result
+
+
+def chromium_pids() -> set[int]:
+    """Chromium processes on the machine: each Xiaohongshu or Zhihu crawl starts one and must end it."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip().startswith("chromium"):
+                pids.add(int(entry.name))
+        except OSError:  # ended while being read
+            continue
+    return pids
 
 
 def _results(
@@ -180,7 +197,7 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         **soak(minutes),
     }
-    result["healthy"] = result["exit_code"] == 0 and not result["errors"]
+    result["healthy"] = result["exit_code"] == 0 and not result["errors"] and not result["chromium_left_running"]
     text = json.dumps(result, ensure_ascii=False, indent=2)
     print(text)
     Path("bench-results").mkdir(exist_ok=True)
