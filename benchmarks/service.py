@@ -2,18 +2,18 @@
 without growing?
 
 Runs the real `fengxiang run` against every replica of the sandbox (Weibo, Bilibili, Xiaohongshu and
-Zhihu — those two start Chromium at every crawl —, news) and its WeCom robot, with intervals far shorter than a real deployment's (crawls every minute or two, the alert
-rules every 15 s), so an hour here is a few days of a real service's job runs. The sandbox's world
-is the live one (sandbox.scenario.live_clock: its incident broke an hour before the start) and its
-clock moves with the real one, so every crawl finds the posts written since the last. Half-way, the
-config is edited (a source's interval changes), which the service must pick up without a restart.
-At the end: SIGTERM.
+Zhihu — those two start Chromium at every crawl —, news) and its WeCom robot, with intervals far shorter
+than a real deployment's (crawls every minute or two, the alert rules every 15 s), so an hour here is a
+few days of a real service's job runs. The sandbox's world is the live one (sandbox.scenario.live_clock:
+its incident broke an hour before the start) and its clock moves with the real one, so every crawl finds
+the posts written since the last. Half-way, the config is edited (a source's interval changes), which
+the service must pick up without a restart. At the end: SIGTERM.
 
-Reports job runs and outcomes, log lines by level, messages the robot took, and the service
-process's resident memory sampled every 5 s, and any Chromium a crawl left running at the end: the first sample after warm-up, the peak, the last,
-and the least-squares slope in MB per hour (growth would show as a clearly positive slope).
-No baseline runs beside it: the question is whether this service stays healthy, not how it
-compares. Prints one JSON document, also written to bench-results/service.json.
+Reports job runs and outcomes, log lines by level, messages the robot took, the service process's
+resident memory sampled every 5 s (the first sample after warm-up, the peak, the last, and the
+least-squares slope in MB per hour: growth would show as a clearly positive slope), and any Chromium a
+crawl left running at the end. No baseline runs beside it: the question is whether this service stays
+healthy, not how it compares. Prints one JSON document, also written to bench-results/service.json.
 
 FENGXIANG_SOAK_MINUTES sets the duration (default 10; the issue's check is 60).
 """
