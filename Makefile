@@ -11,13 +11,15 @@ SENTIMENT_DATA ?= ../shared/data/sentiment
 
 install: $(STAMP) system
 
-# Debian packages the project drives: chromium (QR login through Playwright; `playwright install`
-# cannot download browsers here) and fonts-wqy-microhei (a CJK font, so the dashboard's word cloud
-# draws Chinese instead of boxes). Checked on every run; one apt-get update and install for whatever
+# Debian packages the project drives: chromium (QR login and request signing through Playwright;
+# `playwright install` cannot download browsers here), fonts-wqy-microhei (a CJK font, so the
+# dashboard's word cloud draws Chinese instead of boxes) and redis-server (distributed crawling's
+# queue; its tests start their own server). Checked on every run; one apt-get update and install for whatever
 # is missing, only as root.
 system:
 	@missing=; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	dpkg-query -W -f='$${Status}' fonts-wqy-microhei 2>/dev/null | grep -q 'install ok installed' || \
 		missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
