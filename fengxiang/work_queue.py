@@ -1,0 +1,281 @@
+"""A reliable work queue on Redis: crawl work shared by any number of worker processes on any machines.
+
+The unit of work is one search term of one platform (a :class:`WorkItem`). The queue guarantees:
+
+* **no duplicates** — an item whose key (platform + term) is already pending or being worked on is
+  refused by :meth:`WorkQueue.push`, so each term's incremental cursor has one writer at a time;
+* **nothing lost** — :meth:`WorkQueue.claim` moves an item from "pending" to "in flight" with a lease
+  deadline in one step, so there is no moment at which a dying worker holds an item nobody knows of;
+  items whose lease ran out (the worker was killed, hung, lost its network) go back to the front of
+  the queue with :meth:`WorkQueue.recover_expired`, which any worker or the scheduler may call;
+* **one acknowledgement** — every claim carries a random token; :meth:`WorkQueue.done` and
+  :meth:`WorkQueue.extend` act only while that token still holds the item, so a worker that comes
+  back after its item was recovered (and perhaps claimed by another worker) changes nothing.
+
+Redis keys, for a queue named ``crawl`` (the ``{crawl}`` hash tag keeps them in one Redis Cluster slot,
+which scripts touching several keys need):
+
+* ``fengxiang:queue:{crawl}:pending``   LIST of item keys waiting, oldest first
+* ``fengxiang:queue:{crawl}:items``     HASH item key → item JSON, for every item pending or in flight
+                                        (so "is this key queued?" is one HSETNX)
+* ``fengxiang:queue:{crawl}:in_flight`` ZSET item key, scored by its lease deadline (Redis' clock)
+* ``fengxiang:queue:{crawl}:claims``    HASH item key → the token of the claim holding it
+* ``fengxiang:queue:{crawl}:done``      STRING count of items acknowledged since the queue began
+
+Every change is one Lua script: Redis runs a script without interleaving any other command, so each
+step is atomic without the retry loops MULTI/WATCH needs under contention, and it costs one round
+trip. Lease deadlines use Redis' own clock (``TIME``), so workers whose clocks disagree still agree
+on when a lease ran out. Scripts that write after reading ``TIME`` need Redis 5 or later.
+
+Claiming polls (a script cannot block, and a blocking ``BLMOVE`` into a processing list followed by a
+separate lease step would leave a window in which a killed worker's item sits in no lease at all):
+an idle worker tries every :data:`POLL_INTERVAL` seconds, nothing next to crawls that take minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+
+__all__ = [
+    "POLL_INTERVAL",
+    "Claim",
+    "QueueStats",
+    "RedisUnavailable",
+    "WorkItem",
+    "WorkQueue",
+    "connect_redis",
+    "shown_url",
+]
+
+POLL_INTERVAL = 0.1  # seconds between an idle worker's claims: 10 idle workers cost Redis 100 tiny calls a second
+
+
+class RedisUnavailable(ConnectionError):
+    """Redis cannot be used: not reachable, or it refused the URL's credentials."""
+
+
+def shown_url(url: str) -> str:
+    """The URL without credentials or options (where a password may hide), fit for messages and logs."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def connect_redis(url: str) -> redis.Redis:
+    """A client for ``url`` (``redis://[[user]:password@]host:port/db``), checked with a PING."""
+    try:
+        client = redis.Redis.from_url(url, decode_responses=True)
+        client.ping()
+    except ValueError as error:  # redis-py's message names the accepted schemes, never the URL
+        raise RedisUnavailable(f"not a Redis URL: {shown_url(url)} — {error}") from None
+    except redis.AuthenticationError:
+        raise RedisUnavailable(
+            f"Redis at {shown_url(url)} refused the credentials: check the user and password in the URL"
+        ) from None
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        raise RedisUnavailable(
+            f"cannot reach Redis at {shown_url(url)} ({error}) — is redis-server running, and is the URL right?"
+        ) from None
+    return client
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One search term of one platform, to be crawled by whichever worker claims it."""
+
+    platform: str
+    term: str
+    enqueued_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        # The key joins the two with ':', so a platform containing one would make keys ambiguous.
+        if not self.platform or ":" in self.platform:
+            raise ValueError(f"a work item's platform must be a platform name like 'weibo', not {self.platform!r}")
+        if not self.term.strip():
+            raise ValueError("a work item's search term is empty")
+
+    @property
+    def key(self) -> str:
+        """What makes two items the same work: the platform and the term (not when it was queued)."""
+        return f"{self.platform}:{self.term}"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"platform": self.platform, "term": self.term, "enqueued_at": self.enqueued_at.isoformat()},
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> WorkItem:
+        data = json.loads(text)
+        return cls(data["platform"], data["term"], datetime.fromisoformat(data["enqueued_at"]))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on one item: valid until :meth:`WorkQueue.done`, or until its lease is recovered."""
+
+    item: WorkItem
+    worker: str
+    token: str  # tells this claim from a later claim of the same item
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    pending: int
+    in_flight: int
+    done: int  # acknowledged since the queue began
+
+
+# Redis' clock in seconds, as a float: the one clock every worker shares.
+_SERVER_NOW = """
+local function server_now()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) + tonumber(time[2]) / 1000000
+end
+"""
+
+# KEYS: items, pending. ARGV: item key, item JSON. Returns 1 if queued, 0 if the key is already queued.
+_PUSH = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  return 0
+end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return 1
+"""
+
+# KEYS: pending, in_flight, claims, items. ARGV: token, lease seconds. Returns {key, item JSON} or nil.
+_CLAIM = (
+    _SERVER_NOW
+    + """
+local key = redis.call('LPOP', KEYS[1])
+if not key then
+  return false
+end
+redis.call('ZADD', KEYS[2], server_now() + tonumber(ARGV[2]), key)
+redis.call('HSET', KEYS[3], key, ARGV[1])
+return {key, redis.call('HGET', KEYS[4], key)}
+"""
+)
+
+# KEYS: in_flight, claims. ARGV: item key, token, lease seconds. Returns 1, or 0 if the claim was lost.
+_EXTEND = (
+    _SERVER_NOW
+    + """
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then
+  return 0
+end
+redis.call('ZADD', KEYS[1], server_now() + tonumber(ARGV[3]), ARGV[1])
+return 1
+"""
+)
+
+# KEYS: in_flight, claims, items, done. ARGV: item key, token. Returns 1, or 0 if the claim was lost.
+_ACKNOWLEDGE = """
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then
+  return 0
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('INCR', KEYS[4])
+return 1
+"""
+
+# KEYS: pending, in_flight, claims. ARGV: now (Redis-clock seconds, or '' for Redis' TIME). Returns the count.
+_RECOVER = (
+    _SERVER_NOW
+    + """
+local now = tonumber(ARGV[1]) or server_now()
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+for _, key in ipairs(expired) do
+  redis.call('ZREM', KEYS[2], key)
+  redis.call('HDEL', KEYS[3], key)
+  redis.call('LPUSH', KEYS[1], key)  -- to the front: these items have waited longest
+end
+return #expired
+"""
+)
+
+
+class WorkQueue:
+    """The queue named ``name`` in the Redis that ``client`` talks to (see :func:`connect_redis`)."""
+
+    def __init__(self, client: redis.Redis, name: str = "crawl") -> None:
+        self.name = name
+        prefix = f"fengxiang:queue:{{{name}}}:"
+        self._pending = prefix + "pending"
+        self._items = prefix + "items"
+        self._in_flight = prefix + "in_flight"
+        self._claims = prefix + "claims"
+        self._done = prefix + "done"
+        self._redis = client
+        self._push = client.register_script(_PUSH)
+        self._claim = client.register_script(_CLAIM)
+        self._extend = client.register_script(_EXTEND)
+        self._acknowledge = client.register_script(_ACKNOWLEDGE)
+        self._recover = client.register_script(_RECOVER)
+
+    def push(self, item: WorkItem) -> bool:
+        """Queue ``item``; False (and nothing changes) if its key is already pending or in flight."""
+        return self._push(keys=[self._items, self._pending], args=[item.key, item.to_json()]) == 1
+
+    def claim(self, worker: str, lease: float, timeout: float) -> Claim | None:
+        """The oldest pending item, held by ``worker`` for ``lease`` seconds; None if none came within ``timeout``."""
+        _check_lease(lease)
+        deadline = time.monotonic() + timeout
+        while True:
+            claim = self._try_claim(worker, lease)
+            remaining = deadline - time.monotonic()
+            if claim is not None or remaining <= 0:
+                return claim
+            time.sleep(min(POLL_INTERVAL, remaining))
+
+    def extend(self, claim: Claim, lease: float) -> bool:
+        """Heartbeat: the lease ends ``lease`` seconds from now; False if the item was recovered: stop work on it."""
+        _check_lease(lease)
+        keys = [self._in_flight, self._claims]
+        return self._extend(keys=keys, args=[claim.item.key, claim.token, lease]) == 1
+
+    def done(self, claim: Claim) -> bool:
+        """Acknowledge: the item leaves the queue; False if the item was recovered, when nothing changes."""
+        keys = [self._in_flight, self._claims, self._items, self._done]
+        return self._acknowledge(keys=keys, args=[claim.item.key, claim.token]) == 1
+
+    def recover_expired(self, now: float | None = None) -> int:
+        """Put items whose lease ran out back at the front of the queue; how many.
+
+        ``now`` is a time on Redis' clock (Unix seconds); by default Redis' current time.
+        """
+        keys = [self._pending, self._in_flight, self._claims]
+        return int(self._recover(keys=keys, args=["" if now is None else now]))
+
+    def stats(self) -> QueueStats:
+        with self._redis.pipeline() as pipe:  # MULTI/EXEC: the three numbers of one moment
+            pipe.llen(self._pending)
+            pipe.zcard(self._in_flight)
+            pipe.get(self._done)
+            pending, in_flight, done = pipe.execute()
+        return QueueStats(pending=pending, in_flight=in_flight, done=int(done or 0))
+
+    def _try_claim(self, worker: str, lease: float) -> Claim | None:
+        # The worker's name in the token shows in the claims hash who holds what.
+        token = f"{worker}/{uuid.uuid4().hex}"
+        keys = [self._pending, self._in_flight, self._claims, self._items]
+        found: Any = self._claim(keys=keys, args=[token, lease])
+        if found is None:
+            return None
+        return Claim(WorkItem.from_json(found[1]), worker, token)
+
+
+def _check_lease(lease: float) -> None:
+    # A lease of 0 or less would be expired the moment it is granted: another worker could take the item.
+    if lease <= 0:
+        raise ValueError(f"a lease must be a positive number of seconds, not {lease}")
