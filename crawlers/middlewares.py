@@ -5,10 +5,14 @@ Blocking comes in two kinds (see :class:`crawlers.spiders.base.Block`). "Too fas
 the platform keeps refusing, the crawl stops. "Log in" or "prove you are human" cannot be fixed by
 waiting, so the crawl stops at once. Either way the reason is kept in the crawl's stats, where the
 outcome extension turns it into the source's health record.
+
+With distributed crawling, many worker processes crawl one platform at once: each request then
+first takes a token from the platform's shared rate limit (:class:`SharedRateLimitMiddleware`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -16,11 +20,14 @@ import orjson
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 
+from crawlers.context import load_crawl_config
 from crawlers.spiders.base import Block, PlatformSpider
+from fengxiang.rate_limit import RateLimiter
+from fengxiang.work_queue import connect_redis
 
 BLOCK_KIND_STAT = "fengxiang/block_kind"
 BLOCK_MESSAGE_STAT = "fengxiang/block_message"
@@ -115,3 +122,31 @@ class JsonAnswerMiddleware:
         if retry is not None:
             return retry
         raise IgnoreRequest(f"{request.url}: the answer is not a JSON object, even after {self.MAX_RETRIES} retries")
+
+
+class SharedRateLimitMiddleware:
+    """Every worker's requests to a platform together keep to its politeness: ``1/delay`` requests a
+    second, ``concurrency`` at once, counted in ``distributed.redis``. Only when ``distributed:`` is
+    configured and the platform's politeness is on (the sandbox switches it off: no limit)."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedRateLimitMiddleware:
+        config = load_crawl_config(crawler.settings.get("FENGXIANG_CONFIG"))
+        platform: str = getattr(crawler.spidercls, "platform", "")
+        source = config.sources.get(platform)
+        if config.distributed is None or source is None:
+            raise NotConfigured("no shared rate limit: not distributed, or not a configured platform")
+        pace = source.politeness
+        if not pace.enabled or pace.delay <= 0:
+            raise NotConfigured(f"{platform}: politeness is off — no shared rate limit")
+        client = connect_redis(config.distributed.redis.get_secret_value())
+        return cls(RateLimiter(client, platform, 1 / pace.delay, burst=pace.concurrency))
+
+    async def process_request(self, request: Request) -> None:
+        # Redis' answer comes in a thread and the wait is asyncio's (the reactor is Scrapy's default asyncio
+        # one): the reactor keeps serving the other requests meanwhile.
+        while wait := await asyncio.to_thread(self.limiter.try_acquire):
+            await asyncio.sleep(wait)

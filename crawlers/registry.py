@@ -19,3 +19,7 @@ PAGE_UNITS: dict[str, str] = {
 
 # Platforms whose requests are signed by the site's own page in the system Chromium.
 BROWSER_PLATFORMS = frozenset({"xiaohongshu", "zhihu"})
+
+# Platforms whose whole crawl is a search per watchlist term, so crawl workers can share it term by term
+# (news reads feeds: one term's share would still read every feed).
+SEARCH_PLATFORMS = frozenset(PLATFORMS) - {"news"}

@@ -50,9 +50,11 @@ FENGXIANG_THROTTLED_FOR = 600.0
 
 # Responses pass middlewares from the highest number down: blocking is recognised on the raw answer,
 # then the JSON is read, both before RetryMiddleware (550).
+# Requests pass from the lowest number up: the shared rate limit goes last, right before the download.
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.BlockingMiddleware": 580,
     "crawlers.middlewares.JsonAnswerMiddleware": 570,
+    "crawlers.middlewares.SharedRateLimitMiddleware": 950,
 }
 ITEM_PIPELINES = {"crawlers.pipelines.AnalyzeAndStorePipeline": 300}
 # The pipeline is synchronous (it batches), so items gain nothing from running concurrently, while

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -19,7 +22,15 @@ import orjson
 from crawlers.cookies import CookieFileError, session_cookies
 from crawlers.login import CHROMIUM, LOGINS, LoginError, login_spec, probe_login, run_login
 from crawlers.registry import BROWSER_PLATFORMS, PAGE_UNITS, PLATFORMS
-from fengxiang import __version__, alert_commands, dashboard_commands, kol_commands, report_commands, status_command
+from fengxiang import (
+    __version__,
+    alert_commands,
+    crawl_worker,
+    dashboard_commands,
+    kol_commands,
+    report_commands,
+    status_command,
+)
 from fengxiang.analysis import analyze_lines, analyzer_settings, learn_document_frequencies
 from fengxiang.brands import BrandTagger
 from fengxiang.command_errors import EXIT_OK, EXIT_PARTIAL, EXIT_STORE, EXIT_USAGE, FileProblem, UsageError
@@ -39,6 +50,7 @@ from fengxiang.query import QuerySyntaxError, parse
 from fengxiang.service_lock import ServiceAlreadyRunning
 from fengxiang.stats import overview
 from fengxiang.timeparse import parse_time
+from fengxiang.work_queue import RedisUnavailable
 from kol.segments import SEGMENT_ALIASES, SEGMENTS
 from nlp.analyzer import Analyzer
 from nlp.keywords import IdfTable
@@ -117,6 +129,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     unknown = [platform for platform in platforms if platform not in PLATFORMS]
     if unknown:
         raise UsageError(f"no crawler for {', '.join(unknown)} — available: {', '.join(PLATFORMS)}")
+    if args.enqueue:
+        return _enqueue(config, platforms)
     runs = []
     with _store(config) as store:
         for platform in platforms:
@@ -131,12 +145,58 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if any(run.health.status == "failed" for run in runs) else EXIT_OK
 
 
-def _print_crawl(run: CrawlRun) -> None:
+def _enqueue(config: Config, platforms: list[str]) -> int:
+    try:
+        queued, already = crawl_worker.enqueue(config, crawl_worker.open_queue(config), platforms)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    for item in queued:
+        print(f"{item.platform} {item.term}: queued")
+    for item in already:
+        print(f"{item.platform} {item.term}: already queued")
+    return EXIT_OK
+
+
+def cmd_crawl_worker(args: argparse.Namespace) -> int:
+    config = _config(args)
+    try:
+        queue = crawl_worker.open_queue(config)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    stopping = threading.Event()
+    with _store(config) as store, _stop_on_signals(stopping):
+        worker = crawl_worker.CrawlWorker(config, queue, store, stopping)
+        print(f"crawl-worker {worker.name}: waiting for work; stop with Ctrl-C or SIGTERM", file=sys.stderr)
+        for outcome in worker.outcomes(once=args.once):
+            _print_crawl(outcome.run, label=f"{outcome.claim.item.platform} {outcome.claim.item.term}")
+            if not outcome.acknowledged:
+                print("  not finished: the item goes back to the queue when its lease runs out")
+            sys.stdout.flush()
+    return 130 if stopping.is_set() else EXIT_OK
+
+
+@contextmanager
+def _stop_on_signals(stopping: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stopping`` (the running crawl then stores its batch and ends) instead of killing."""
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _print_crawl(run: CrawlRun, label: str | None = None) -> None:
     health = run.health
     detail = health.detail
     print(
-        f"{run.platform}: {health.status} — {detail.get('new', 0):,} new and {detail.get('updated', 0):,} updated "
-        f"mentions from {detail.get('pages', 0):,} {PAGE_UNITS.get(run.platform, 'pages')} in {run.seconds:.1f} s"
+        f"{label or run.platform}: {health.status} — {detail.get('new', 0):,} new and "
+        f"{detail.get('updated', 0):,} updated mentions from {detail.get('pages', 0):,} "
+        f"{PAGE_UNITS.get(run.platform, 'pages')} in {run.seconds:.1f} s"
     )
     if health.error:
         print(f"  {health.error}")
@@ -704,7 +764,16 @@ def build_parser() -> argparse.ArgumentParser:
     crawl_parser = commands.add_parser("crawl", parents=[common], help="crawl now, analyse and store")
     crawl_parser.add_argument("platforms", nargs="*", metavar="PLATFORM", help="default: every enabled source")
     crawl_parser.add_argument("--json", action="store_true", help="machine-readable outcome per source")
+    crawl_parser.add_argument(
+        "--enqueue", action="store_true", help="queue one item per (platform, term) for crawl-workers instead"
+    )
     crawl_parser.set_defaults(run=cmd_crawl)
+
+    worker = commands.add_parser(
+        "crawl-worker", parents=[common], help="crawl (platform, term) items queued in distributed.redis"
+    )
+    worker.add_argument("--once", action="store_true", help="exit when the queue is empty instead of waiting")
+    worker.set_defaults(run=cmd_crawl_worker)
 
     login = commands.add_parser("login", parents=[common], help="log in by QR code in a browser, save the cookies")
     login.add_argument("platform", metavar="PLATFORM", help="weibo")
@@ -832,6 +901,7 @@ def main(argv: list[str] | None = None) -> int:
         FileProblem,
         ModelFileError,
         ServiceAlreadyRunning,
+        RedisUnavailable,
     ) as exc:  # ModelFileError: nlp.sentiment.model unusable
         print(f"fengxiang {args.command}: {exc}", file=sys.stderr)
         return EXIT_STORE

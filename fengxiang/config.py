@@ -46,6 +46,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ConfigProblem",
+    "DistributedConfig",
     "ElasticsearchLocation",
     "PolitenessConfig",
     "SourceConfig",
@@ -753,6 +754,39 @@ class RetentionConfig(_Section):
         return None if value is None else _duration_from_text(value)
 
 
+class DistributedConfig(_Section):
+    """Crawl work shared through Redis by any number of ``fengxiang crawl-worker`` processes."""
+
+    # redis://[[user]:password@]host:port/db — secret because the password sits in the URL.
+    redis: SecretStr
+    lease: timedelta = timedelta(minutes=10)  # a worker silent this long is presumed dead; its term is re-queued
+
+    @field_validator("redis", mode="before")
+    @classmethod
+    def _strip_url(cls, value: object) -> object:
+        return _strip_text(value)
+
+    @field_validator("redis")
+    @classmethod
+    def _is_redis_url(cls, url: SecretStr) -> SecretStr:
+        if urlsplit(url.get_secret_value()).scheme not in ("redis", "rediss", "unix"):
+            raise _fail("redis_url", "not a Redis URL — write redis://host:6379/0 (rediss:// for TLS)")
+        return url
+
+    @field_validator("lease", mode="before")
+    @classmethod
+    def _duration_from_text(cls, value: object) -> object:
+        return _duration_from_text(value)
+
+    @field_validator("lease")
+    @classmethod
+    def _lease_outlasts_heartbeats(cls, lease: timedelta) -> timedelta:
+        # Workers renew the lease a few times per lease; below a few seconds a busy machine misses renewals.
+        if lease < timedelta(seconds=3):
+            raise _fail("lease", "a lease this short expires under a working crawl — use 3s or more (10m is usual)")
+        return lease
+
+
 class Config(_Section):
     """The whole ``fengxiang.yaml``. Build it with :func:`load_config`."""
 
@@ -767,6 +801,7 @@ class Config(_Section):
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    distributed: DistributedConfig | None = None  # None: crawls run in this process's service or command
 
     _config_file: Path | None = PrivateAttr(default=None)
 
@@ -848,6 +883,10 @@ class Config(_Section):
     def rules_for(self, entry: WatchlistEntry) -> AlertRules:
         """The alert rules that apply to one watchlist entry: the defaults with its overrides."""
         return self.alerts.rules.overridden_by(entry.alerts)
+
+    def search_terms(self) -> list[str]:
+        """Every positive term of every watchlist entry, once, in watchlist order: what spiders search for."""
+        return list(dict.fromkeys(term for entry in self.watchlist for term in entry.parsed_query.terms()))
 
     def enabled_sources(self) -> dict[str, SourceConfig]:
         return {platform: source for platform, source in self.sources.items() if source.enabled}

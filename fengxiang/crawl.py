@@ -9,12 +9,14 @@ of time), this module records a ``failed`` health record instead, so no run goes
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,21 +47,33 @@ def log_file_for(config: Config, platform: str) -> Path:
     return base_dir / "data" / "logs" / f"crawl-{platform}.log"
 
 
-def crawl(config: Config, platform: str, store: Store, *, stop: threading.Event | None = None) -> CrawlRun:
+def crawl(
+    config: Config,
+    platform: str,
+    store: Store,
+    *,
+    stop: threading.Event | None = None,
+    terms: Sequence[str] = (),
+    log_file: Path | None = None,
+) -> CrawlRun:
     """Run one platform's crawl to its end (or its time limit) and return its health record.
 
     Setting ``stop`` (the service shutting down) asks the crawl to finish its batch and end early.
+    ``terms`` restricts the search to those watchlist terms (a crawl worker's one term); ``log_file``
+    replaces the platform's usual log, so that crawls of one platform running side by side keep theirs.
     """
     if platform not in PLATFORMS:
         raise ValueError(f"no crawler for {platform!r} — available: {', '.join(PLATFORMS)}")
     if config.config_file is None:
         raise ValueError("crawling needs a config file (the crawler process reads it)")
     source = config.sources.get(platform) or SourceConfig()
-    log_file = log_file_for(config, platform)
+    log_file = log_file or log_file_for(config, platform)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     clock = time.monotonic()
     command = [sys.executable, "-m", "scrapy", "crawl", platform, "-s", f"FENGXIANG_CONFIG={config.config_file}"]
+    if terms:
+        command += ["-a", f"only_terms={json.dumps(list(terms), ensure_ascii=False)}"]
     # The crawl reads secrets from the config's ${VARS} in its inherited environment, never from argv.
     environment = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawlers.settings"}
     with log_file.open("wb") as log:

@@ -3,6 +3,7 @@ that the platform is blocking it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -17,7 +18,7 @@ from twisted.internet.error import TCPTimedOutError
 from twisted.internet.error import TimeoutError as ConnectTimeoutError
 from twisted.python.failure import Failure
 
-from crawlers.context import CrawlContext, load_crawl_config
+from crawlers.context import CrawlContext, CrawlSetupError, load_crawl_config
 from crawlers.cookies import CookieFileError, session_cookies
 
 # Sites read on the desktop web (news, and the pages that sign requests) see a desktop Chrome; the
@@ -93,6 +94,7 @@ class PlatformSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PlatformSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.context = CrawlContext.load(crawler.settings.get("FENGXIANG_CONFIG"), cls.platform)
+        spider._selected_terms()  # a wrong only_terms stops the crawl before its first request
         return spider
 
     @property
@@ -117,13 +119,32 @@ class PlatformSpider(scrapy.Spider):
     # -- keyword search, for the platforms that have one
 
     def search_terms(self) -> dict[str, SearchTerm]:
-        """Every positive term of every watchlist entry, once, in watchlist order, with its cursor."""
-        texts = (term for entry in self.context.config.watchlist for term in entry.parsed_query.terms())
+        """The watchlist's search terms (:meth:`Config.search_terms`) with their cursors; only those of
+        ``-a only_terms='["term", …]'`` (JSON) when given: a crawl worker's share of the work."""
         terms = {}
-        for text in dict.fromkeys(texts):
+        for text in self._selected_terms():
             saved = self.context.store.get_cursor(self.platform, _search_cursor_key(text))
             terms[text] = SearchTerm(text, int(saved) if saved and saved.isdigit() else 0)
         return terms
+
+    def _selected_terms(self) -> list[str]:
+        known = self.context.config.search_terms()
+        only = getattr(self, "only_terms", None)  # Scrapy sets each `-a name=value` as an attribute
+        if only is None:
+            return known
+        try:
+            wanted = json.loads(only)
+        except json.JSONDecodeError:
+            wanted = None
+        if not isinstance(wanted, list) or not all(isinstance(text, str) for text in wanted):
+            raise CrawlSetupError(f'only_terms must be a JSON list of search terms, like ["启航汽车"], not {only!r}')
+        unknown = [text for text in wanted if text not in known]
+        if unknown:
+            raise CrawlSetupError(
+                f"{', '.join(map(repr, unknown))}: not a search term of the watchlist "
+                "(did the watchlist change since the work was queued?) — its terms: " + ", ".join(known)
+            )
+        return [text for text in known if text in wanted]
 
     @staticmethod
     def search_cursors(terms: Iterable[SearchTerm]) -> dict[str, str]:
