@@ -224,6 +224,19 @@ class IncidentChange:
     outbox: tuple[NewOutboxItem, ...] = ()  # messages to send; their incident_pk is filled on write
 
 
+@dataclass
+class StoreState:
+    """Everything a store keeps besides the mentions (and the authors and sentiment corrections the
+    mentions carry): what ``fengxiang migrate`` copies after the mentions. Small next to the mentions,
+    so it moves in one piece."""
+
+    cursors: list[tuple[str, str, str]] = field(default_factory=list)  # (source, key, value)
+    health: list[SourceHealth] = field(default_factory=list)  # every record, oldest first
+    incidents: list[tuple[Incident, list[IncidentEvent]]] = field(default_factory=list)  # pk order
+    outbox: list[OutboxItem] = field(default_factory=list)  # pk order
+    document_frequencies: tuple[dict[str, int], int] = ({}, 0)
+
+
 class Store(Protocol):
     def upsert(self, mentions: Iterable[Mention]) -> UpsertResult:
         """Insert new mentions and refresh known ones (same id): never a duplicate row."""
@@ -409,6 +422,17 @@ class Store(Protocol):
         * outbox messages sent or failed before ``outbox_before``; pending and sending ones stay.
 
         Incidents (alert history) and crawl cursors are kept. Running it again deletes nothing."""
+        ...
+
+    # Moving a store (`fengxiang migrate`): the mentions go through iter_mentions and upsert.
+
+    def export_state(self) -> StoreState: ...
+
+    def import_state(self, state: StoreState) -> None:
+        """Write another store's state keeping its keys: incident and outbox pks (and the outbox's
+        incident_pk links), dedupe keys, cursors by (source, key), health records by (source,
+        started_at, finished_at). A record already here with the same key is replaced, so importing
+        twice changes nothing; pks handed out later continue above the imported ones."""
         ...
 
     def close(self) -> None: ...

@@ -15,6 +15,7 @@ writes within that second would keep a stale copy; within one call this module r
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -28,16 +29,17 @@ from store.es_schema import MENTION_INDEX_PATTERN, mention_index
 from store.model import Mention, account_key, author_key
 
 # Field names the document adds to the mention's own; an input field of the same name is overwritten.
-DERIVED_FIELDS = ("match_text", "tokens", "engagement", "author_key", "parent_author_key")
+DERIVED_FIELDS = ("match_text", "tokens", "engagement", "author_key", "parent_author_key", "stored_seq")
 # The tokens of SQLite's full-text index (fengxiang.textmatch): ASCII word runs and single non-ASCII characters.
 _INDEX_TOKEN = re.compile(r"[0-9a-z]+|[^\x00-\x7f]")
 # The transport would retry a whole-request 429 at once; leaving 429 to streaming_bulk gets it backoff.
 _TRANSPORT_RETRY_STATUSES = (502, 503, 504)
 
 
-def mention_document(mention: Mention) -> dict[str, Any]:
+def mention_document(mention: Mention, stored_seq: int = 0) -> dict[str, Any]:
     """The ``_source`` of a mention, as ``index_mappings/component_templates/fengxiang-mentions-mappings.json``
-    maps it."""
+    maps it. ``stored_seq`` orders mentions stored within one second as SQLite's row numbers do: it is
+    set when the mention is first stored and kept by every later write."""
     folded = fold(mention.text)
     document = mention.to_json_dict()
     document["match_text"] = f" {folded} "  # the padding fengxiang.query.to_elasticsearch's regexps expect
@@ -50,6 +52,7 @@ def mention_document(mention: Mention) -> dict[str, Any]:
         "parent_author_key": _parent_author_key(mention),
     }
     document.update({name: key for name, key in keys.items() if key is not None})
+    document["stored_seq"] = stored_seq
     return document
 
 
@@ -116,36 +119,49 @@ class _ActionWriter:
     def __init__(self, client: Elasticsearch, chunk_size: int) -> None:
         self._client = client
         self._chunk_size = chunk_size
-        self._written: dict[str, str] = {}  # mention id → the monthly index this call wrote it to
+        self._written: dict[str, tuple[str, int]] = {}  # mention id → (monthly index, stored_seq) this call wrote
+        self._last_seq = 0
         # (id, index) of mentions deleted from another month: their "created" there is an update.
         self._moved_into: set[tuple[str, str]] = set()
 
     def actions(self, mentions: Iterable[Mention]) -> Iterator[dict[str, Any]]:
         iterator = iter(mentions)
         while chunk := _last_of_each_id(islice(iterator, self._chunk_size)):
-            stored = self._stored_indices([mention.id for mention in chunk])
+            stored, seqs = self._stored_copies([mention.id for mention in chunk])
             for mention in chunk:
                 index = mention_index(mention.created_at)
-                yield {"_op_type": "index", "_index": index, "_id": mention.id, "_source": mention_document(mention)}
+                seq = seqs.get(mention.id) or self._next_seq()
+                document = mention_document(mention, seq)
+                yield {"_op_type": "index", "_index": index, "_id": mention.id, "_source": document}
                 for old_index in sorted(stored.get(mention.id, set()) - {index}):
                     self._moved_into.add((mention.id, index))
                     yield {"_op_type": "delete", "_index": old_index, "_id": mention.id}
-                self._written[mention.id] = index
+                self._written[mention.id] = (index, seq)
 
-    def _stored_indices(self, ids: list[str]) -> dict[str, set[str]]:
-        """Every monthly index holding one of the ids, as far as Elasticsearch has refreshed, and as
-        far as this call wrote."""
+    def _next_seq(self) -> int:
+        """Nanoseconds since the epoch, strictly increasing within the call: insertion order, across
+        processes as far as their clocks agree."""
+        self._last_seq = max(time.time_ns(), self._last_seq + 1)
+        return self._last_seq
+
+    def _stored_copies(self, ids: list[str]) -> tuple[dict[str, set[str]], dict[str, int]]:
+        """Every monthly index holding one of the ids, and the ids' ``stored_seq``, as far as
+        Elasticsearch has refreshed, and as far as this call wrote."""
         found: dict[str, set[str]] = {}
+        seqs: dict[str, int] = {}
         # Twice the ids: room for an id in two months (a copy an earlier, unrefreshed move left behind).
         response = self._client.search(
-            index=MENTION_INDEX_PATTERN, query={"ids": {"values": ids}}, size=2 * len(ids), source=False
+            index=MENTION_INDEX_PATTERN, query={"ids": {"values": ids}}, size=2 * len(ids), source=["stored_seq"]
         )
         for hit in response["hits"]["hits"]:
             found.setdefault(hit["_id"], set()).add(hit["_index"])
+            seqs[hit["_id"]] = hit["_source"].get("stored_seq") or seqs.get(hit["_id"], 0)
         for mention_id in ids:
             if mention_id in self._written:
-                found.setdefault(mention_id, set()).add(self._written[mention_id])
-        return found
+                index, seq = self._written[mention_id]
+                found.setdefault(mention_id, set()).add(index)
+                seqs[mention_id] = seq
+        return found, seqs
 
     def count(self, ok: bool, item: dict[str, Any], result: BulkResult) -> None:
         ((operation, outcome),) = item.items()

@@ -5,8 +5,8 @@ Each ``*_request`` builds the body of a ``POST fengxiang-mentions/_search`` (sen
 ``read_*`` turns Elasticsearch's answer into what ``store.sqlite.SQLiteStore`` returns for the same call.
 
 Times are compared in whole seconds, as SQLite stores them: a mention at 10:00:00.5 is inside a window
-ending at 10:00:01 and outside one ending at 10:00:00.9, in both backends. One difference remains: SQLite
-breaks ties within a second by insertion order, Elasticsearch by milliseconds and then by id.
+ending at 10:00:01 and outside one ending at 10:00:00.9, in both backends. Ties in time are broken by
+``stored_seq`` (when a mention was first stored), as SQLite breaks them by row number, then by id.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def mention_query(where: MentionFilter) -> dict[str, Any]:
     clauses: list[dict[str, Any]] = []
     if where.since is not None or where.until is not None:
         bounds = {"gte": where.since, "lt": where.until}
-        clauses.append({"range": {"created_at": {op: _es_time(at) for op, at in bounds.items() if at is not None}}})
+        clauses.append({"range": {"created_at": {op: es_time(at) for op, at in bounds.items() if at is not None}}})
     if where.brand is not None:
         clauses.append({"term": {"brands": where.brand}})
     if where.sentiments:
@@ -85,7 +85,7 @@ def _sentiment_clause(sentiments: tuple[str, ...]) -> dict[str, Any]:
     return {"bool": {"should": alternatives, "minimum_should_match": 1}}
 
 
-def _es_time(moment: datetime) -> str:
+def es_time(moment: datetime) -> str:
     """A bound in whole seconds, cut as SQLite's ``int(moment.timestamp())`` cuts it."""
     return datetime.fromtimestamp(int(moment.timestamp()), UTC).isoformat()
 
@@ -142,7 +142,7 @@ def histogram_request(
                     "calendar_interval": interval,
                     "time_zone": zone,
                     "min_doc_count": 0,
-                    "extended_bounds": {"min": _es_time(window.since), "max": _es_time(last)},
+                    "extended_bounds": {"min": es_time(window.since), "max": es_time(last)},
                 },
                 "aggs": {"split": _SPLIT_TERMS[split]},
             }
@@ -196,7 +196,7 @@ def search_request(
     telling whether another page follows."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    request = _hits_request(where, [{_SORT_FIELDS[sort]: "desc"}, {"id": "desc"}], limit + 1)
+    request = _hits_request(where, _sort(sort, "desc"), limit + 1)
     if cursor is not None:
         request["search_after"] = _decode_cursor(cursor, sort)
     return request
@@ -210,7 +210,7 @@ def read_page(response: dict[str, Any], *, sort: SortOrder = "time", limit: int 
 
 def iter_request(where: MentionFilter, *, after: Sequence[Any] | None = None, size: int = ITER_CHUNK) -> dict[str, Any]:
     """One chunk of ``iter_mentions``: oldest first, after the ``sort`` values of the previous chunk's last hit."""
-    request = _hits_request(where, [{"created_at": "asc"}, {"id": "asc"}], size)
+    request = _hits_request(where, _sort("time", "asc"), size)
     if after is not None:
         request["search_after"] = list(after)
     return request
@@ -220,6 +220,10 @@ def read_chunk(response: dict[str, Any]) -> tuple[list[Mention], list[Any] | Non
     """The chunk's mentions and the ``after`` of the next request; None when this chunk was empty."""
     hits = response["hits"]["hits"]
     return [mention_from_source(hit["_source"]) for hit in hits], (hits[-1]["sort"] if hits else None)
+
+
+def _sort(order: SortOrder, direction: str) -> list[dict[str, str]]:
+    return [{_SORT_FIELDS[order]: direction}, {"stored_seq": direction}, {"id": direction}]
 
 
 def _hits_request(where: MentionFilter, sort: list[dict[str, str]], size: int) -> dict[str, Any]:
@@ -245,7 +249,7 @@ def _encode_cursor(sort: SortOrder, values: list[Any]) -> str:
 def _decode_cursor(cursor: str, sort: SortOrder) -> list[Any]:
     try:
         kind, *values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if kind != sort or len(values) != 2:
+        if kind != sort or len(values) != len(_sort(sort, "desc")):
             raise ValueError(kind)
     except (ValueError, TypeError):  # bad base64, UTF-8 or JSON are ValueErrors; JSON not a list, a TypeError
         raise ValueError(

@@ -91,11 +91,13 @@ class EsRecorder:
 
     def _search(self, pattern: str, body: dict[str, Any]) -> dict[str, Any]:
         wanted = set(body["query"]["ids"]["values"])
+        fields = body.get("_source", True)  # False, or the list of top-level fields to return
         hits = [
             {"_index": index, "_id": doc_id, "_score": 1.0}
+            | ({"_source": {name: value for name, value in source.items() if name in fields}} if fields else {})
             for index, docs in sorted(self.documents.items())
             if fnmatch.fnmatchcase(index, pattern)
-            for doc_id in docs
+            for doc_id, source in docs.items()
             if doc_id in wanted
         ][: body.get("size", 10)]
         return {

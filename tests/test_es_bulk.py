@@ -54,10 +54,13 @@ def test_two_mentions_become_this_bulk_request(recorder: EsRecorder, client: Ela
     result = write_mentions(client, [late, early])
 
     (search,) = recorder.of("POST", "/fengxiang-mentions-*/_search")
-    assert search.body == {"query": {"ids": {"values": ["weibo:1", "weibo:2"]}}, "size": 4, "_source": False}
+    assert search.body == {"query": {"ids": {"values": ["weibo:1", "weibo:2"]}}, "size": 4, "_source": ["stored_seq"]}
     (bulk,) = recorder.of("PUT", "/_bulk")
     assert bulk.raw.endswith(b"\n")
-    assert [json.loads(line) for line in bulk.raw.decode().splitlines()] == [
+    lines = [json.loads(line) for line in bulk.raw.decode().splitlines()]
+    first_seq, second_seq = lines[1].pop("stored_seq"), lines[3].pop("stored_seq")
+    assert 0 < first_seq < second_seq  # new mentions get increasing sequence numbers: their stored order
+    assert lines == [
         {"index": {"_index": "fengxiang-mentions-2026.10", "_id": "weibo:1"}},
         {
             "id": "weibo:1",
@@ -117,10 +120,13 @@ def test_writing_the_same_mentions_again_updates_them(recorder: EsRecorder, clie
     mentions = [make_mention(), make_mention()]
     write_mentions(client, mentions)
 
+    first_seqs = {doc_id: doc["stored_seq"] for docs in recorder.documents.values() for doc_id, doc in docs.items()}
+
     result = write_mentions(client, mentions)
 
     assert (result.inserted, result.updated, result.failed) == (0, 2, 0)
-    assert sum(len(docs) for docs in recorder.documents.values()) == 2
+    stored = {doc_id: doc["stored_seq"] for docs in recorder.documents.values() for doc_id, doc in docs.items()}
+    assert stored == first_seqs  # a rewrite keeps the stored order
 
 
 def test_a_mention_whose_time_moved_to_another_month_is_deleted_from_the_old_one(

@@ -97,15 +97,16 @@ def _terms(*buckets: tuple[str, int], other: int = 0) -> dict[str, Any]:
     }
 
 
-def _hit(mention: Mention, millis: int) -> dict[str, Any]:
-    """A sorted hit: ``_source`` filtered as the request's ``excludes`` asks, sort values (created_at, id)."""
+def _hit(mention: Mention, millis: int, stored_seq: int = 7) -> dict[str, Any]:
+    """A sorted hit: ``_source`` filtered as the request's ``excludes`` asks, sort values (created_at,
+    stored_seq, id)."""
     source = {name: value for name, value in mention_document(mention).items() if name not in DERIVED_FIELDS}
     return {
         "_index": "fengxiang-mentions-2026.11",
         "_id": mention.id,
         "_score": None,
         "_source": source,
-        "sort": [millis, mention.id],
+        "sort": [millis, stored_seq, mention.id],
     }
 
 
@@ -313,13 +314,17 @@ def test_search_request_filters_everything_a_mention_filter_holds() -> None:
                 ]
             }
         },
-        "sort": [{"created_at": "desc"}, {"id": "desc"}],
+        "sort": [{"created_at": "desc"}, {"stored_seq": "desc"}, {"id": "desc"}],
         "_source": EXCLUDED,
     }
 
 
 def test_search_by_engagement_sorts_by_it() -> None:
-    assert search_request(MentionFilter(), sort="engagement")["sort"] == [{"engagement": "desc"}, {"id": "desc"}]
+    assert search_request(MentionFilter(), sort="engagement")["sort"] == [
+        {"engagement": "desc"},
+        {"stored_seq": "desc"},
+        {"id": "desc"},
+    ]
 
 
 def test_pages_read_like_sqlite_and_the_cursor_continues_after_the_last_mention(sqlite: SQLiteStore) -> None:
@@ -332,7 +337,7 @@ def test_pages_read_like_sqlite_and_the_cursor_continues_after_the_last_mention(
     assert first.next_cursor is not None
 
     following = search_request(IN_WINDOW, limit=2, cursor=first.next_cursor)
-    assert following["search_after"] == [1795141800000, "weibo:2"]
+    assert following["search_after"] == [1795141800000, 7, "weibo:2"]
     last = read_page(_answer(hits=[_hit(EARLY, 1795137300000)]), limit=2)
     assert last.items == sqlite.search(IN_WINDOW, limit=2, cursor=sqlite_first.next_cursor).items == [EARLY]
     assert last.next_cursor is None
@@ -357,7 +362,7 @@ def test_export_chunks_go_oldest_first_after_the_previous_chunk() -> None:
         "size": 2000,
         "track_total_hits": False,
         "query": {"bool": {"filter": [WINDOW_RANGE, {"term": {"brands": NIO}}]}},
-        "sort": [{"created_at": "asc"}, {"id": "asc"}],
+        "sort": [{"created_at": "asc"}, {"stored_seq": "asc"}, {"id": "asc"}],
         "_source": EXCLUDED,
         "search_after": [1795141800000, "weibo:2"],
     }
@@ -367,7 +372,7 @@ def test_export_chunks_go_oldest_first_after_the_previous_chunk() -> None:
 def test_export_chunks_read_like_sqlite_until_one_is_empty(sqlite: SQLiteStore) -> None:
     hits = [_hit(EARLY, 1795137300000), _hit(MORNING, 1795141800000), _hit(NIGHT, 1795190399000)]
 
-    assert read_chunk(_answer(hits=hits)) == (list(sqlite.iter_mentions(IN_WINDOW)), [1795190399000, "bilibili:3"])
+    assert read_chunk(_answer(hits=hits)) == (list(sqlite.iter_mentions(IN_WINDOW)), [1795190399000, 7, "bilibili:3"])
     assert read_chunk(_answer()) == ([], None)
 
 
