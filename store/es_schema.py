@@ -34,6 +34,7 @@ SINGLE_INDICES = (
     "fengxiang-cursors",
     "fengxiang-corrections",
     "fengxiang-document-frequencies",
+    "fengxiang-sequences",
 )
 _MONTH_ZONE = ZoneInfo("Asia/Shanghai")
 
