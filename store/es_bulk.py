@@ -151,7 +151,10 @@ class _ActionWriter:
         seqs: dict[str, int] = {}
         # Twice the ids: room for an id in two months (a copy an earlier, unrefreshed move left behind).
         response = self._client.search(
-            index=MENTION_INDEX_PATTERN, query={"ids": {"values": ids}}, size=2 * len(ids), source=["stored_seq"]
+            index=MENTION_INDEX_PATTERN,
+            query={"ids": {"values": ids}},
+            size=2 * len(ids),
+            source={"includes": ["stored_seq"]},
         )
         for hit in response["hits"]["hits"]:
             found.setdefault(hit["_id"], set()).add(hit["_index"])

@@ -3,6 +3,7 @@ hour, the incidents the alert rules open on it, and a healthy and a failing sour
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,10 +11,11 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from fengxiang.cli import main
+from fengxiang.config import parse_store_location
 from fengxiang.synthetic import demo_watchlist, generate_mentions
 from store.base import SourceHealth
 from store.model import Mention
-from store.sqlite import SQLiteStore
+from store.open import open_location
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MENTIONS = 6_000
@@ -26,11 +28,12 @@ def world_end() -> datetime:
     return datetime.now(SHANGHAI).replace(minute=0, second=0, microsecond=0)
 
 
-def build_world(folder: Path, end: datetime) -> Path:
-    """Write ``fengxiang.yaml`` and its store into ``folder``; the config's path."""
+def build_world(folder: Path, end: datetime, store_url: str = "sqlite:///store.db") -> Path:
+    """Write ``fengxiang.yaml`` into ``folder`` and fill the store it names (by default a SQLite file
+    beside it); the config's path."""
     folder.mkdir(parents=True, exist_ok=True)
     config = {
-        "store": "sqlite:///store.db",
+        "store": store_url,
         "watchlist": demo_watchlist(),
         "sources": {
             "weibo": {"base_url": "http://127.0.0.1:9/weibo"},
@@ -41,7 +44,7 @@ def build_world(folder: Path, end: datetime) -> Path:
     path = folder / "fengxiang.yaml"
     path.write_text("# the dashboard tests' world\n" + yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     start = end - timedelta(days=DAYS)
-    with SQLiteStore(folder / "store.db") as store:
+    with closing(open_location(parse_store_location(store_url, folder), "Asia/Shanghai")) as store:
         store.upsert(Mention.model_validate(m) for m in generate_mentions(MENTIONS, seed=11, end=end, days=DAYS))
         for run in range(6):
             finished = end - timedelta(hours=6 - run)

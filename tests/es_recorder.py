@@ -91,7 +91,7 @@ class EsRecorder:
 
     def _search(self, pattern: str, body: dict[str, Any]) -> dict[str, Any]:
         wanted = set(body["query"]["ids"]["values"])
-        fields = body.get("_source", True)  # False, or the list of top-level fields to return
+        fields = body.get("_source", {}).get("includes", [])  # the top-level fields to return
         hits = [
             {"_index": index, "_id": doc_id, "_score": 1.0}
             | ({"_source": {name: value for name, value in source.items() if name in fields}} if fields else {})

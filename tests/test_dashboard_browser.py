@@ -2,8 +2,9 @@
 dashboard` serving the small world of tests/dashboard_world.py.
 
 Every page must render without an exception and show its key texts; a full-page screenshot of each
-lands in test-artifacts/dashboard/ for a person to look at. The 提及 page's sentiment correction is
-clicked once and checked in the store. Two standards of DESIGN.md section 6 are checked where they
+lands in test-artifacts/dashboard/<backend>/ for a person to look at. Everything runs twice: on a
+SQLite store and on the Elasticsearch store (against tests/es_emulator.py). The 提及 page's sentiment
+correction is clicked once and checked in the store. Two standards of DESIGN.md section 6 are checked where they
 matter most, in the HTML the browser ends up with: a secret from the environment (an alert robot's
 webhook) never reaches a page, and a post's text is shown as plain text — markup in it is neither
 rendered nor run.
@@ -15,6 +16,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,11 +26,13 @@ import yaml
 from playwright.sync_api import BrowserContext, Locator, Page, expect, sync_playwright
 
 from crawlers.login import CHROMIUM, CHROMIUM_ARGS
-from fengxiang.config import load_config
+from fengxiang.config import Config, load_config
 from fengxiang.dashboard_commands import serving
-from store.sqlite import SQLiteStore
+from store.base import Store
+from store.open import open_store
 from tests.conftest import make_mention
 from tests.dashboard_world import SHANGHAI, build_world
+from tests.es_emulator import EsEmulator
 
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -91,12 +95,14 @@ class Dashboard:
     folder: Path
     log_file: Path
     token: str  # in the webhook URL the dashboard's environment holds: must never reach a page
+    config: Config
+    artifacts: Path  # where its screenshots go: one folder per store backend
 
     def log(self) -> str:
         return self.log_file.read_text(encoding="utf-8", errors="replace")
 
 
-def add_markup_post(folder: Path) -> None:
+def add_markup_post(store: Store) -> None:
     """The newest mention of the world (so the first card on 提及), written before the server starts."""
     at = (datetime.now(SHANGHAI) - timedelta(minutes=2)).replace(microsecond=0)
     mention = make_mention(
@@ -107,8 +113,7 @@ def add_markup_post(folder: Path) -> None:
         brands=[BRAND],
         sentiment={"label": "neutral"},
     )
-    with SQLiteStore(folder / "store.db") as store:
-        store.upsert([mention])
+    store.upsert([mention])
 
 
 def world_with_webhook(folder: Path) -> Path:
@@ -120,16 +125,29 @@ def world_with_webhook(folder: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module", params=["sqlite", "es-emulator"])
+def store_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The world's store: a SQLite file, or the Elasticsearch store on the emulator (tests/es_emulator.py):
+    the dashboard must work unchanged on either."""
+    if request.param == "sqlite":
+        yield "sqlite:///store.db"
+        return
+    with EsEmulator() as emulator:
+        yield emulator.url
+
+
 @pytest.fixture(scope="module")
-def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+def dashboard(tmp_path_factory: pytest.TempPathFactory, store_url: str) -> Iterator[Dashboard]:
+    backend = "sqlite" if store_url.startswith("sqlite") else "elasticsearch"
     folder = tmp_path_factory.mktemp("dashboard-world")
     # The generated posts end on an hour before our post, which ends before the dashboard's "now".
     end = (datetime.now(SHANGHAI) - timedelta(minutes=2)).replace(minute=0, second=0, microsecond=0)
-    build_world(folder, end)
-    add_markup_post(folder)
+    build_world(folder, end, store_url)
     token = uuid.uuid4().hex
     webhook = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={token}"
     config = load_config(world_with_webhook(folder), environ={**os.environ, "TEST_WEBHOOK": webhook})
+    with closing(open_store(config)) as store:
+        add_markup_post(store)
     log_file = folder / "dashboard.log"
     with log_file.open("w+b") as log, pytest.MonkeyPatch.context() as patch:
         # start() hands the environment to the server, whose config cannot load without the
@@ -137,7 +155,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         patch.setenv("TEST_WEBHOOK", webhook)
         with serving(config, log) as (url, _):
             patch.undo()
-            yield Dashboard(url, folder, log_file, token)
+            yield Dashboard(url, folder, log_file, token, config, ARTIFACTS / backend)
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +231,7 @@ def assert_no_exception(page: Page) -> None:
     assert not shown, "the page shows an exception:\n" + "\n\n".join(shown)
 
 
-def screenshot(page: Page, name: str) -> None:
+def screenshot(page: Page, folder: Path, name: str) -> None:
     """The whole page. Streamlit scrolls inside its main area, not the document, so the window is
     made as tall as that area's content for the picture."""
     height = page.evaluate(
@@ -223,8 +241,8 @@ def screenshot(page: Page, name: str) -> None:
     )
     page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height), 12_000)})
     page.wait_for_timeout(300)  # charts re-lay themselves out to the new size
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True, animations="disabled")
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=folder / f"{name}.png", full_page=True, animations="disabled")
     page.set_viewport_size(VIEWPORT)
 
 
@@ -245,7 +263,7 @@ def test_page_shows_its_key_texts_and_no_secret(tab: Page, dashboard: Dashboard,
             )
         if spec.drawing:
             expect(main.locator(spec.drawing).first).to_be_visible(timeout=TIMEOUT_MS)
-        screenshot(tab, spec.screenshot)
+        screenshot(tab, dashboard.artifacts, spec.screenshot)
         assert dashboard.token not in tab.content(), f"the webhook's secret is in the HTML of /{spec.url_path}"
 
 
@@ -277,9 +295,9 @@ def test_relabel_from_the_mentions_page(tab: Page, dashboard: Dashboard) -> None
         wait_for_run(tab)
         assert_no_exception(tab)
         expect(tab.get_by_text("已人工更正").first).to_be_visible(timeout=TIMEOUT_MS)
-        tab.screenshot(path=ARTIFACTS / "mentions_relabelled.png", animations="disabled")  # the top is enough
+        tab.screenshot(path=dashboard.artifacts / "mentions_relabelled.png", animations="disabled")  # the top will do
 
-    with SQLiteStore(dashboard.folder / "store.db") as store:
+    with closing(open_store(dashboard.config)) as store:
         corrected = store.corrections()
     assert [(m.id, m.sentiment.label if m.sentiment else None) for m in corrected] == [(MARKUP_ID, names[chosen])]
     assert corrected[0].sentiment is not None and corrected[0].sentiment.corrected_by

@@ -54,7 +54,11 @@ def test_two_mentions_become_this_bulk_request(recorder: EsRecorder, client: Ela
     result = write_mentions(client, [late, early])
 
     (search,) = recorder.of("POST", "/fengxiang-mentions-*/_search")
-    assert search.body == {"query": {"ids": {"values": ["weibo:1", "weibo:2"]}}, "size": 4, "_source": ["stored_seq"]}
+    assert search.body == {
+        "query": {"ids": {"values": ["weibo:1", "weibo:2"]}},
+        "size": 4,
+        "_source": {"includes": ["stored_seq"]},
+    }
     (bulk,) = recorder.of("PUT", "/_bulk")
     assert bulk.raw.endswith(b"\n")
     lines = [json.loads(line) for line in bulk.raw.decode().splitlines()]

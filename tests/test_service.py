@@ -15,6 +15,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,21 @@ import yaml
 from crawl_helpers import stored_mentions
 
 from fengxiang.cli import main
+from fengxiang.config import load_config
 from fengxiang.synthetic import BEIJING, demo_watchlist
 from sandbox.config import crawl_config
 from sandbox.robot import RobotReplica
 from sandbox.scenario import build_live_scenario
 from sandbox.server import SandboxServer
 from sandbox.weibo import WeiboReplica
+from store.base import MentionFilter
+from store.open import open_store
 from store.sqlite import SQLiteStore
+from tests.es_emulator import EsEmulator
 
 ROBOT_KEY = "duty-7f3a9c51e2b84d06"  # long enough to count as a secret: it must never reach the log
+ES_PASSWORD = "es-secret-0c1d2e3f4a5b"
+SQLITE_STORE = "sqlite:///data/service.db"
 BRAND = demo_watchlist()[0]  # 启航汽车, the brand with the incident
 
 
@@ -44,8 +51,19 @@ def sandbox() -> Iterator[tuple[str, RobotReplica]]:
         yield server.base_url, robot
 
 
-def write_config(folder: Path, base_url: str, robot: RobotReplica, **weibo: Any) -> Path:
-    config = crawl_config(base_url, [BRAND], store="sqlite:///data/service.db", lookback="9d", interval="1h", **weibo)
+@pytest.fixture(params=["sqlite", "es-emulator"])
+def store_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Where the service stores: a SQLite file, or the Elasticsearch store (on tests/es_emulator.py) behind a
+    URL with a password, which must stay out of every log like the robot's key."""
+    if request.param == "sqlite":
+        yield SQLITE_STORE
+        return
+    with EsEmulator() as emulator:
+        yield emulator.url.replace("http://", f"http://fengxiang:{ES_PASSWORD}@")
+
+
+def write_config(folder: Path, base_url: str, robot: RobotReplica, store_url: str = SQLITE_STORE, **weibo: Any) -> Path:
+    config = crawl_config(base_url, [BRAND], store=store_url, lookback="9d", interval="1h", **weibo)
     config["alerts"] = {"channels": [{"type": "wecom", "name": "值班群", "webhook": robot.wecom_url(ROBOT_KEY)}]}
     config["service"] = {"alerts_interval": "2s", "send_interval": "1s", "config_check_interval": "1s"}
     config["report"] = {"time": "00:00"}  # already past today, and no report of yesterday yet: it runs soon after start
@@ -86,11 +104,11 @@ def stop(service: subprocess.Popen[bytes]) -> int:
 
 
 def test_the_service_crawls_alerts_once_per_incident_reports_and_refuses_a_second_copy(
-    tmp_path: Path, sandbox: tuple[str, RobotReplica], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, sandbox: tuple[str, RobotReplica], store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base_url, robot = sandbox
     robot.reset()
-    config = write_config(tmp_path, base_url, robot)
+    config = write_config(tmp_path, base_url, robot, store_url)
     service = start_service(config)
     try:
         wait_for("finished crawl", lambda: job(status(config, capsys), "crawl:weibo").get("runs", 0) >= 1, service)
@@ -143,9 +161,8 @@ def test_the_service_crawls_alerts_once_per_incident_reports_and_refuses_a_secon
         assert stop(service) == 0
     assert status(config, capsys)["running"] is False
 
-    mentions = stored_mentions(tmp_path / "data" / "service.db")
-    assert len(mentions) > 500
-    with SQLiteStore(tmp_path / "data" / "service.db") as store:
+    with closing(open_store(load_config(config))) as store:
+        assert sum(1 for _ in store.iter_mentions(MentionFilter())) > 500
         incidents = store.incidents(
             status=None, brand=None, since=datetime.now(BEIJING) - timedelta(days=30), limit=100
         )
@@ -183,7 +200,8 @@ def test_the_service_crawls_alerts_once_per_incident_reports_and_refuses_a_secon
     log_lines = (tmp_path / "data" / "logs" / "service.log").read_text(encoding="utf-8").splitlines()
     events = [json.loads(line) for line in log_lines]
     assert {"service started", "job finished", "service stopped"} <= {line["event"] for line in events}
-    assert ROBOT_KEY not in "\n".join(log_lines) + (tmp_path / "service.out").read_text(encoding="utf-8")
+    everything_written = "\n".join(log_lines) + (tmp_path / "service.out").read_text(encoding="utf-8")
+    assert ROBOT_KEY not in everything_written and ES_PASSWORD not in everything_written
 
 
 def crawler_processes(config: Path) -> list[int]:
