@@ -37,14 +37,19 @@ from fengxiang.command_errors import EXIT_OK, EXIT_PARTIAL, EXIT_STORE, EXIT_USA
 from fengxiang.config import (
     CONFIG_PATH_VARIABLE,
     DEFAULT_CONFIG_FILE,
+    DEFAULT_TIMEZONE,
     Config,
     ConfigError,
     SourceConfig,
+    SqliteLocation,
+    StoreLocation,
     load_config,
+    parse_store_location,
     write_example_config,
 )
 from fengxiang.crawl import CrawlRun, crawl, log_file_for
 from fengxiang.ingest import IngestReport, LineError, LineParser, default_workers, ingest, line_chunks
+from fengxiang.migrate import MigrationReport, migrate, progress_line, summary_lines
 from fengxiang.progress import Progress
 from fengxiang.query import QuerySyntaxError, parse
 from fengxiang.service_lock import ServiceAlreadyRunning
@@ -61,7 +66,7 @@ from nlp.simhash import NearDuplicateIndex
 from nlp.tokenizer import Tokenizer
 from store.base import MentionFilter, Store, StoreError, Window
 from store.model import EARLIEST_POST, Mention
-from store.open import open_store
+from store.open import open_location, open_store
 
 ANALYZE_BATCH = 500  # posts analysed together: the sentiment model scores a batch in one call
 PARALLEL_IMPORT_BYTES = 8 * 1024 * 1024  # below this, starting worker processes costs more than it saves
@@ -80,9 +85,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = _config(args)
     with _store(config) as store:
         total = store.counts(_everything()).total
+        created = getattr(store, "created_indices", None)
     problems: list[str] = []
     print(f"config {config.config_file}: ok")
     print(f"  store      {_without_password(config.store)} ({total:,} mentions)")
+    if created is not None:  # Elasticsearch: opening installed the templates (index_mappings/)
+        print(f"  schema     templates installed; indices created: {', '.join(created) or 'none (all there)'}")
     print(f"  timezone   {config.timezone}")
     print(f"  watchlist  {', '.join(entry.name for entry in config.watchlist) or '(empty)'}")
     for name, source in config.sources.items():
@@ -485,6 +493,59 @@ def cmd_kol(args: argparse.Namespace) -> int:
         )
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Needs no config: the two URLs name both stores, and a migration copies absolute times."""
+    if args.batch < 1:
+        raise UsageError("--batch must be at least 1")
+    source, destination = _location(args.source, "--from"), _location(args.destination, "--to")
+    source_name, destination_name = _location_name(source), _location_name(destination)
+    if source_name == destination_name:
+        raise UsageError(f"--from and --to both name {source_name} — give the store to fill as --to")
+    if isinstance(source, SqliteLocation) and not source.path.is_file():
+        raise UsageError(f"--from {source_name}: there is no such file — check the path")
+    print(f"migrate: {source_name} → {destination_name}", file=sys.stderr)
+
+    def show(report: MigrationReport) -> None:
+        print(progress_line(report), file=sys.stderr, flush=True)
+
+    with _store_at(source) as source_store, _store_at(destination) as destination_store:
+        report = migrate(
+            source_store,
+            destination_store,
+            source_name=source_name,
+            batch=args.batch,
+            progress=show,
+            restart=args.restart,
+            into_nonempty=args.into_nonempty,
+        )
+    for line in summary_lines(report):
+        print(line)
+    return EXIT_PARTIAL if report.rejected_now else EXIT_OK
+
+
+def _location(url: str, option: str) -> StoreLocation:
+    try:
+        return parse_store_location(url, Path.cwd())
+    except ValueError as exc:
+        raise UsageError(f"{option} {_without_password(url)}: {exc}") from None
+
+
+def _location_name(location: StoreLocation) -> str:
+    """How messages and the migration checkpoint name a store: an absolute SQLite path, a URL without its password."""
+    if isinstance(location, SqliteLocation):
+        return f"sqlite:///{location.path.resolve()}"
+    return _without_password(location.url)
+
+
+@contextmanager
+def _store_at(location: StoreLocation) -> Iterator[Store]:
+    store = open_location(location, DEFAULT_TIMEZONE)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 # -- helpers shared by the commands -------------------------------------------------------------
 
 
@@ -849,6 +910,32 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", parents=[common], help="the service's jobs, sources and outbox")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(run=cmd_status)
+
+    migrate_parser = commands.add_parser(
+        "migrate", help="copy a store into another (SQLite ⇄ Elasticsearch); a rerun resumes"
+    )
+    migrate_parser.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="the store to copy: sqlite:///PATH or http(s)://HOST:9200",
+    )
+    migrate_parser.add_argument(
+        "--to",
+        dest="destination",
+        required=True,
+        metavar="URL",
+        help="the store to fill: new, or this migration's earlier run",
+    )
+    migrate_parser.add_argument("--batch", type=int, default=2000, help="mentions per write and checkpoint (2000)")
+    migrate_parser.add_argument(
+        "--restart", action="store_true", help="copy everything again instead of resuming or stopping at a finished run"
+    )
+    migrate_parser.add_argument(
+        "--into-nonempty", action="store_true", help="merge into a store that already holds data of its own"
+    )
+    migrate_parser.set_defaults(run=cmd_migrate)
 
     _add_alert_commands(commands, common)
     report_commands.add_parser(commands, common)

@@ -31,6 +31,7 @@ from store import sqlite_incidents as incidents
 from store import sqlite_outbox as outbox
 from store import sqlite_preview as preview
 from store import sqlite_retention as retention
+from store import sqlite_state as state
 from store.base import (
     UNLABELED,
     Audience,
@@ -52,6 +53,7 @@ from store.base import (
     SourceHealth,
     Split,
     StoreError,
+    StoreState,
     UpsertResult,
     Window,
 )
@@ -896,6 +898,16 @@ class SQLiteStore:
     def incident(self, pk: int) -> Incident | None:
         with self._errors("read"):
             return incidents.select_incident(self._conn, pk, self._zone)
+
+    # -- moving a store (fengxiang migrate) -------------------------------------------------
+
+    def export_state(self) -> StoreState:
+        with self._errors("read"):
+            return state.export_state(self._conn, self._zone)
+
+    def import_state(self, imported: StoreState) -> None:
+        with self._write() as conn:
+            state.import_state(conn, imported)
 
 
 def _facts(row: MentionRow, pks: dict[str, int], author_pks: dict[str, int]) -> derived.Facts:
