@@ -5,7 +5,9 @@ doubled, and runs missed while the machine slept become one run, if no later tha
 ``service.misfire_grace``):
 
 * ``crawl:<source>`` every ``sources.<source>.interval`` — a ``scrapy crawl`` subprocess with a time
-  limit (fengxiang/crawl.py), so a hung or crashed crawl never takes the service with it;
+  limit (fengxiang/crawl.py), so a hung or crashed crawl never takes the service with it; with a
+  ``distributed:`` section, a search platform's job queues its terms for ``fengxiang crawl-worker``
+  processes instead (:func:`enqueue_source`);
 * ``alerts`` every ``service.alerts_interval`` — the rules over the store, incidents into the outbox;
 * ``send`` every ``service.send_interval`` — the outbox drained into the channels;
 * ``report`` daily at ``report.time`` — yesterday's 舆情日报 written to ``report.folder`` and, with
@@ -27,7 +29,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,18 +41,22 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from redis import RedisError
 
 from alerts.evaluate import evaluate
 from alerts.new_kol import SpaceScores
 from alerts.sender import Sender
+from crawlers.registry import SEARCH_PLATFORMS
 from fengxiang.alert_commands import channels_of
 from fengxiang.config import Config, ConfigError, format_duration, load_config
 from fengxiang.crawl import crawl
+from fengxiang.crawl_worker import enqueue, open_queue
 from fengxiang.report import build_report
 from fengxiang.report_commands import queue_report, write_report_files
 from fengxiang.service_lock import ServiceLock, service_files
 from fengxiang.service_log import SecretFilter, event, secrets_of
 from fengxiang.service_state import ServiceState
+from fengxiang.work_queue import RedisUnavailable, shown_url
 from store.base import Store
 from store.open import open_store
 
@@ -104,6 +110,32 @@ def crawl_source(config: Config, platform: str, stop: threading.Event) -> JobRes
     if run.health.error:
         summary += f"; {run.health.error}"
     return JobResult(run.health.status, summary)
+
+
+def enqueue_source(config: Config, platform: str) -> JobResult:
+    """Distributed mode's crawl job: queue the platform's (platform, term) items for the crawl-workers.
+
+    Nothing is crawled here. An item still pending or in flight is not pushed again (the queue refuses
+    its key), so a tick that comes while the workers are behind adds nothing. Items of a dead worker
+    are recovered by the workers, before each claim: only a worker can act on them, and one place
+    doing it keeps "who recovers" simple. Redis not answering fails this run with the URL (never its
+    password) and the fix; the service goes on and the next tick tries again.
+    """
+    assert config.distributed is not None, "only called in distributed mode"
+    try:
+        with closing(open_queue(config)) as queue:
+            queued, already = enqueue(config, queue, [platform])
+            backlog = queue.stats()
+    except RedisUnavailable as error:  # its message names the URL without credentials, and what to check
+        return JobResult("failed", f"nothing queued, the next run tries again: {error} (distributed.redis)")
+    except RedisError as error:  # reached, then failed mid-way: whatever was pushed stays queued
+        where = shown_url(config.distributed.redis.get_secret_value())
+        return JobResult("failed", f"queueing at Redis {where} failed: {type(error).__name__}: {error}")
+    return JobResult(
+        "ok",
+        f"{len(queued)} terms queued for crawl-workers, {len(already)} still queued from before; "
+        f"`fengxiang crawl-worker` crawls them (queue: {backlog.pending} pending, {backlog.in_flight} in flight)",
+    )
 
 
 def evaluate_alerts(config: Config, space_scores: SpaceScores) -> JobResult:
@@ -210,7 +242,8 @@ class Service:
 
     def run_once(self) -> list[tuple[str, JobResult]]:
         """Every job that gathers and alerts, once, in order (crawls → alerts → send): the demo's cycle.
-        SIGINT or SIGTERM end it after the running step (a crawl stores its batch first)."""
+        SIGINT or SIGTERM end it after the running step (a crawl stores its batch first). In distributed
+        mode a search platform's step only queues its terms: it does not wait for the workers."""
         with ServiceLock(self.files.lock) as lock, self._signals():
             lock.acquire(self.config.config_file)
             config = self.config
@@ -443,7 +476,16 @@ class Service:
 
 
 def _crawl_work(platform: str, stop: threading.Event) -> Callable[[Config], JobResult]:
-    return lambda config: crawl_source(config, platform, stop)
+    """A source's job: crawled here, or queued for the crawl-workers — decided by each run's config, so adding
+    or removing ``distributed:`` takes effect at the next run without a restart. News is always crawled here:
+    it reads feeds, not a search per term that workers could share."""
+
+    def work(config: Config) -> JobResult:
+        if config.distributed is not None and platform in SEARCH_PLATFORMS:
+            return enqueue_source(config, platform)
+        return crawl_source(config, platform, stop)
+
+    return work
 
 
 def _every(interval: timedelta) -> IntervalTrigger:

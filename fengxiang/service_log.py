@@ -2,8 +2,9 @@
 (for people), and no secret in either.
 
 Every record passes :class:`SecretFilter`, which replaces each secret the config holds (webhook
-URLs and their keys, signing secrets, cookies) wherever it appears — in the message, its
-arguments, an exception's text — so a library that logs a URL cannot leak it either.
+URLs and their keys, signing secrets, cookies, the passwords in the store's and Redis' URLs) wherever
+it appears — in the message, its arguments, an exception's text — so a library that logs a URL cannot
+leak it either.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def secrets_of(config: Config) -> set[str]:
             cookie = source.cookie.get_secret_value()
             values.add(cookie)
             values.update(part.partition("=")[2].strip() for part in cookie.split(";"))
+    values.add(urlsplit(config.store).password or "")  # store: https://user:password@host:9200 (Elasticsearch)
+    if config.distributed is not None:  # redis://user:password@host: the whole URL, and the password alone
+        url = config.distributed.redis.get_secret_value()
+        values.update((url, urlsplit(url).password or ""))
     return {value for value in values if len(value) >= _MIN_SECRET}
 
 

@@ -1,18 +1,28 @@
 """``fengxiang status``: is the service running, what are its jobs doing, are the sources healthy,
-is anything stuck in the outbox. Reads the lock and the state file the service writes, and the store."""
+is anything stuck in the outbox. Reads the lock and the state file the service writes, and the store;
+in distributed mode also the crawl queue's backlog in Redis.
+
+A source that crawl-workers crawl shows the newest run any worker recorded: each worker's run is one
+search term, so "last run" is that term's outcome and "items" that term's mentions.
+"""
 
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from datetime import datetime
 from typing import Any
 
 import orjson
+from redis import RedisError
 
+from crawlers.registry import SEARCH_PLATFORMS
 from dashboard.data import SourceStatus, sources
 from fengxiang.config import Config
+from fengxiang.crawl_worker import open_queue
 from fengxiang.service_lock import lock_holder, service_files
 from fengxiang.service_state import read_state
+from fengxiang.work_queue import RedisUnavailable, shown_url
 from store.base import Store
 
 EXIT_OK, EXIT_NOT_RUNNING = 0, 1
@@ -28,8 +38,9 @@ def show(config: Config, store: Store, *, as_json: bool) -> int:
         "pid": holder.pid if holder else None,
         "service": _service_part(state, running=holder is not None),
         "jobs": list(state.get("jobs", {}).values()) if holder else [],
-        "sources": [_source_json(source) for source in sources(store, config)],
+        "sources": [_source_json(source, config) for source in sources(store, config)],
         "outbox": store.outbox_backlog(),
+        "queue": _queue_part(config),
     }
     if as_json:
         sys.stdout.write(orjson.dumps(status, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -45,11 +56,29 @@ def _service_part(state: dict[str, Any], *, running: bool) -> dict[str, Any]:
     return part
 
 
-def _source_json(source: SourceStatus) -> dict[str, Any]:
+def _queue_part(config: Config) -> dict[str, Any] | None:
+    """The crawl queue's backlog in distributed mode (None otherwise): a growing ``pending`` means too few
+    workers, a stuck ``in_flight`` dead ones (their items come back when a live worker next claims)."""
+    if config.distributed is None:
+        return None
+    url = shown_url(config.distributed.redis.get_secret_value())
+    try:
+        with closing(open_queue(config)) as queue:
+            backlog = queue.stats()
+    except RedisUnavailable as error:  # its message names the URL and what to check; status shows the rest
+        return {"redis": url, "error": str(error)}
+    except RedisError as error:
+        return {"redis": url, "error": f"Redis at {url} failed: {type(error).__name__}: {error}"}
+    return {"redis": url, "pending": backlog.pending, "in_flight": backlog.in_flight, "done": backlog.done}
+
+
+def _source_json(source: SourceStatus, config: Config) -> dict[str, Any]:
     latest = source.latest
+    by_workers = config.distributed is not None and source.source in SEARCH_PLATFORMS
     return {
         "source": source.source,
         "enabled": source.enabled,
+        "crawled_by": "crawl-workers" if by_workers else "service",
         "status": latest.status if latest else None,
         "last_run": latest.finished_at.isoformat() if latest else None,
         "last_success": source.last_success.isoformat() if source.last_success else None,
@@ -79,6 +108,8 @@ def _print(status: dict[str, Any], config: Config) -> None:
             print(f"      {job['last_summary']}")
     for source in status["sources"]:
         state = "enabled" if source["enabled"] else "disabled"
+        if source["crawled_by"] == "crawl-workers":
+            state += " (crawl-workers: one term per run)"
         if source["status"] is None:
             print(f"source    {source['source']}: {state}, never crawled")
             continue
@@ -93,6 +124,14 @@ def _print(status: dict[str, Any], config: Config) -> None:
         f"outbox    {outbox.get('pending', 0)} waiting, {outbox.get('sending', 0)} sending, "
         f"{outbox.get('failed', 0)} failed, {outbox.get('sent', 0)} sent"
     )
+    queue = status["queue"]
+    if queue is not None and "error" in queue:
+        print(f"queue     {queue['error']}")
+    elif queue is not None:
+        print(
+            f"queue     {queue['redis']}: {queue['pending']} pending, {queue['in_flight']} in flight, "
+            f"{queue['done']} done"
+        )
 
 
 def _local(stamp: str | None, zone: Any) -> str:

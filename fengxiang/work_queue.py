@@ -46,6 +46,7 @@ import redis
 
 __all__ = [
     "POLL_INTERVAL",
+    "SOCKET_TIMEOUT",
     "Claim",
     "QueueStats",
     "RedisUnavailable",
@@ -56,6 +57,10 @@ __all__ = [
 ]
 
 POLL_INTERVAL = 0.1  # seconds between an idle worker's claims: 10 idle workers cost Redis 100 tiny calls a second
+# Every call here is one short script (claims poll, nothing blocks in Redis), so a Redis that has not
+# answered within this many seconds is gone: the call fails instead of hanging a worker or the service's
+# job forever. The URL's own ?socket_timeout= / ?socket_connect_timeout= win.
+SOCKET_TIMEOUT = 10.0
 
 
 class RedisUnavailable(ConnectionError):
@@ -71,7 +76,9 @@ def shown_url(url: str) -> str:
 def connect_redis(url: str) -> redis.Redis:
     """A client for ``url`` (``redis://[[user]:password@]host:port/db``), checked with a PING."""
     try:
-        client = redis.Redis.from_url(url, decode_responses=True)
+        client = redis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+        )
         client.ping()
     except ValueError as error:  # redis-py's message names the accepted schemes, never the URL
         raise RedisUnavailable(f"not a Redis URL: {shown_url(url)} — {error}") from None
@@ -264,6 +271,10 @@ class WorkQueue:
             pipe.get(self._done)
             pending, in_flight, done = pipe.execute()
         return QueueStats(pending=pending, in_flight=in_flight, done=int(done or 0))
+
+    def close(self) -> None:
+        """Let go of the Redis connections (a long-running caller that opens a queue per use)."""
+        self._redis.close()
 
     def _try_claim(self, worker: str, lease: float) -> Claim | None:
         # The worker's name in the token shows in the claims hash who holds what.
