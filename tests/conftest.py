@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -80,6 +81,21 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     backend = BACKENDS[request.param](request, tmp_path)
     yield backend
     backend.close()
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """`fengxiang run` run in-process points the root logger at the test's captured stderr, which pytest
+    closes afterwards: later tests' log records would fail on it. Drop what the test added (pytest's own
+    capture handlers come and go by themselves)."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in before and not type(handler).__module__.startswith("_pytest"):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="module")

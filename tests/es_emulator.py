@@ -2761,6 +2761,21 @@ def _parse_body(path: str, raw: bytes) -> Any:
         raise EsError(400, "x_content_parse_exception", f"Failed to parse the request body: {error}") from None
 
 
+# Elasticsearch 8 answers requests for its own API version or 7's (REST compatibility), and refuses a
+# newer client's: the 9.x Python client fails against an 8.x cluster this way.
+_COMPATIBLE_WITH = ("7", "8")
+_MEDIA_TYPE_REFUSAL = {
+    "error": {
+        "root_cause": [
+            {"type": "media_type_header_exception", "reason": "Invalid media-type value on headers [Accept]"}
+        ],
+        "type": "media_type_header_exception",
+        "reason": "Invalid media-type value on headers [Accept]",
+    },
+    "status": 400,
+}
+
+
 def _handler_for(emulator: EsEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the client's connection pool expects
@@ -2769,12 +2784,15 @@ def _handler_for(emulator: EsEmulator) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, answer = emulator.answer(self.command, self.path, raw)
+            accept = self.headers.get("Accept", "")
+            compatible = re.search(r"compatible-with=(\d+)", accept)
+            if compatible and compatible[1] not in _COMPATIBLE_WITH:  # e.g. the 9.x Python client
+                status, answer = 400, _MEDIA_TYPE_REFUSAL
+            else:
+                status, answer = emulator.answer(self.command, self.path, raw)
             payload = (
                 b"" if answer is None or self.command == "HEAD" else json.dumps(answer, ensure_ascii=False).encode()
             )
-            accept = self.headers.get("Accept", "")
-            compatible = re.search(r"compatible-with=(\d+)", accept)
             self.send_response(status)
             self.send_header("X-Elastic-Product", "Elasticsearch")
             self.send_header(

@@ -3,6 +3,9 @@ what it refuses the way Elasticsearch would (or as unsupported)."""
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -95,6 +98,15 @@ def test_info_and_ping(es: Elasticsearch, emulator: EsEmulator) -> None:
     assert es.info()["tagline"] == "You Know, for Search"
     assert es.ping()
     assert ("GET", "/") in emulator.requests
+
+
+def test_a_newer_clients_api_version_is_refused_as_elasticsearch_8_refuses_it(emulator: EsEmulator) -> None:
+    """The project pins the 8.x Python client: the 9.x one sends compatible-with=9, which an 8.x cluster refuses."""
+    headers = {"Accept": "application/vnd.elasticsearch+json; compatible-with=9"}
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(emulator.url, headers=headers), timeout=10)
+    assert refused.value.code == 400
+    assert json.load(refused.value)["error"]["type"] == "media_type_header_exception"
 
 
 def test_install_applies_templates_and_a_new_month_joins_the_alias(es: Elasticsearch) -> None:
