@@ -1,10 +1,10 @@
-"""The persisted alert outbox in the SQLite store: what the sender and the incident code rely on."""
+"""The persisted alert outbox, in every store backend (the `store` fixture): what the sender and the incident code
+rely on. Two tests reach into SQLite itself (reopening the file, its transaction)."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,12 +35,6 @@ def item(key: str, *, channel: str = "值班群", not_before: datetime = T0, **f
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    with SQLiteStore(tmp_path / "s.db") as opened:
-        yield opened
 
 
 def test_enqueueing_the_same_event_twice_is_a_no_op(store):

@@ -1,9 +1,9 @@
 """The Elasticsearch store's non-mention state (outbox, incidents, cursors, health, corrections, moving
-state), on the Elasticsearch emulator: the SQLite store's tests of the same features, ported, plus what
-only a store without transactions must show (racing senders, a crash between two writes).
+state), on the Elasticsearch emulator: what only a store without transactions must show (racing senders and
+writers, a crash between two writes), and what the suites shared with SQLite do not reach.
 
-The host class below stands in for ``store.elasticsearch.ElasticsearchStore``: the four mixins plus the
-``get``/``_write_mentions`` the corrections need.
+The suites every backend runs (the outbox in test_alert_outbox.py, corrections in
+test_store_corrections.py, the store contract) are not repeated here.
 """
 
 from __future__ import annotations
@@ -20,18 +20,13 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from alerts.incidents import Policy, plan_changes
-from alerts.message import AlertMessage, PostLine
+from alerts.message import AlertMessage
 from alerts.signals import Signal
-from store.base import IncidentChange, NewOutboxItem, SourceHealth, StoreError, StoreState, UpsertResult
-from store.es_bulk import DERIVED_FIELDS, write_mentions
+from store.base import IncidentChange, NewOutboxItem, SourceHealth, StoreState
+from store.elasticsearch import ElasticsearchStore
 from store.es_common import CORRECTIONS_INDEX, INCIDENTS_INDEX, OUTBOX_INDEX
-from store.es_corrections import EsCorrectionsMixin
-from store.es_incidents import EsIncidentsMixin
-from store.es_outbox import EsOutboxMixin
-from store.es_queries import mention_from_source
-from store.es_records import EsRecordsMixin
 from store.es_schema import MENTIONS_ALIAS, install
-from store.model import Mention, Sentiment
+from store.model import Mention
 from store.sqlite import SQLiteStore
 from tests.conftest import SHANGHAI, make_mention
 from tests.es_emulator import EsEmulator
@@ -41,32 +36,6 @@ T0 = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
 LATER = T0 + timedelta(days=2)
 
 
-class Host(EsOutboxMixin, EsIncidentsMixin, EsRecordsMixin, EsCorrectionsMixin):
-    """The mixins on a client, with the mention side as small as the corrections need."""
-
-    def __init__(self, url: str) -> None:
-        self._client = Elasticsearch(url)
-        self._zone = ZONE
-
-    def get(self, mention_id: str) -> Mention | None:
-        found = self._client.search(
-            index=MENTIONS_ALIAS, query={"ids": {"values": [mention_id]}}, source_excludes=list(DERIVED_FIELDS)
-        )["hits"]["hits"]
-        return mention_from_source(found[0]["_source"]) if found else None
-
-    def _write_mentions(self, mentions: list[Mention]) -> UpsertResult:
-        result = write_mentions(self._client, mentions)
-        assert not result.errors
-        self._client.indices.refresh(index=MENTIONS_ALIAS)
-        return UpsertResult(result.inserted, result.updated)
-
-    def upsert(self, mentions: list[Mention]) -> None:  # as the lead's upsert does it
-        self._write_mentions(self._honour_corrections(mentions))
-
-    def count_labelled(self, label: str) -> int:
-        return int(self._client.count(index=MENTIONS_ALIAS, query={"term": {"sentiment.label": label}})["count"])
-
-
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EsEmulator]:
     with EsEmulator() as es:
@@ -74,11 +43,14 @@ def emulator() -> Iterator[EsEmulator]:
 
 
 @pytest.fixture
-def store(emulator: EsEmulator) -> Host:
+def store(emulator: EsEmulator) -> Iterator[ElasticsearchStore]:
     emulator.reset()
-    host = Host(emulator.url)
-    install(host._client, now=T0)
-    return host
+    with ElasticsearchStore(emulator.url) as opened:
+        yield opened
+
+
+def count_labelled(store: ElasticsearchStore, label: str) -> int:
+    return int(store._client.count(index=MENTIONS_ALIAS, query={"term": {"sentiment.label": label}})["count"])
 
 
 def at(seconds: float) -> datetime:
@@ -100,40 +72,12 @@ def titles(items: list[Any]) -> list[str]:
 # -- the outbox ------------------------------------------------------------------------------------
 
 
-def test_enqueueing_the_same_event_twice_is_a_no_op(store: Host) -> None:
-    assert store.enqueue([item("a"), item("b"), item("a")], now=T0) == 2
-    assert store.enqueue([item("a")], now=at(5)) == 0
-    assert store.enqueue([item("a", channel="公关群")], now=at(5)) == 1  # same event, another channel
-    assert store.outbox_backlog() == {"pending": 3, "sending": 0, "sent": 0, "failed": 0}
-    assert sorted(i.pk for i in store.outbox_items()) == [1, 2, 3]  # a skipped key spends no pk
+def test_a_sender_that_loses_a_race_skips_the_message_and_takes_the_next(
+    store: ElasticsearchStore, emulator: EsEmulator
+) -> None:
+    rival = ElasticsearchStore(emulator.url)
 
-
-def test_a_message_comes_back_as_it_went_in(store: Host) -> None:
-    post = PostLine(
-        "车机又黑屏了", "https://weibo.com/1/2", "数码老王", 1200, 56, "negative", "2026-11-20T09:58:00+08:00"
-    )
-    sent = message(facts=[("负面提及", "42（基线 9.5，×4.4）")], posts=[post], incident_id=7, at=T0.isoformat())
-    store.enqueue([NewOutboxItem("值班群", "opened", sent, "incident-7|opened|值班群", T0, incident_pk=7)], now=at(-10))
-    [claimed] = store.claim_due("值班群", T0, 10)
-    assert claimed.message == sent
-    assert (claimed.kind, claimed.dedupe_key, claimed.incident_pk) == ("opened", "incident-7|opened|值班群", 7)
-    assert (claimed.created_at, claimed.not_before, claimed.next_attempt_at) == (at(-10), T0, T0)
-    assert claimed.created_at.tzinfo == ZONE  # read back in the store's zone, as SQLite does
-    assert (claimed.status, claimed.attempts, claimed.last_error, claimed.sent_at) == ("sending", 0, None, None)
-
-
-def test_claims_take_the_oldest_due_messages_of_one_channel(store: Host) -> None:
-    store.enqueue([item("1"), item("2"), item("other", channel="公关群"), item("3")], now=T0)
-    assert titles(store.claim_due("值班群", T0, 2)) == ["1", "2"]
-    assert titles(store.claim_due("值班群", T0, 2)) == ["3"]
-    assert store.claim_due("值班群", T0, 2) == []  # claimed messages are not handed out twice
-    assert store.outbox_backlog() == {"pending": 1, "sending": 3, "sent": 0, "failed": 0}
-
-
-def test_a_sender_that_loses_a_race_skips_the_message_and_takes_the_next(store: Host, emulator: EsEmulator) -> None:
-    rival = Host(emulator.url)
-
-    class Slow(Host):
+    class Slow(ElasticsearchStore):
         raced = False
 
         def _claim(self, hit: dict[str, Any]) -> bool:  # the rival claims between our search and our write
@@ -147,9 +91,9 @@ def test_a_sender_that_loses_a_race_skips_the_message_and_takes_the_next(store: 
     assert titles(store.outbox_items(status="sending")) == ["3", "2", "1"]
 
 
-def test_two_senders_racing_never_both_get_a_message(store: Host, emulator: EsEmulator) -> None:
+def test_two_senders_racing_never_both_get_a_message(store: ElasticsearchStore, emulator: EsEmulator) -> None:
     store.enqueue([item(str(n)) for n in range(30)], now=T0)
-    senders = [Host(emulator.url), Host(emulator.url)]
+    senders = [ElasticsearchStore(emulator.url), ElasticsearchStore(emulator.url)]
     got: list[list[int]] = [[], []]
 
     def drain(n: int) -> None:
@@ -165,8 +109,8 @@ def test_two_senders_racing_never_both_get_a_message(store: Host, emulator: EsEm
     assert sorted(got[0] + got[1]) == list(range(1, 31))
 
 
-def test_two_writers_enqueueing_at_once_never_share_a_pk(store: Host, emulator: EsEmulator) -> None:
-    writers = [Host(emulator.url), Host(emulator.url)]
+def test_two_writers_enqueueing_at_once_never_share_a_pk(store: ElasticsearchStore, emulator: EsEmulator) -> None:
+    writers = [ElasticsearchStore(emulator.url), ElasticsearchStore(emulator.url)]
 
     def write(n: int) -> None:
         for k in range(10):
@@ -181,56 +125,7 @@ def test_two_writers_enqueueing_at_once_never_share_a_pk(store: Host, emulator: 
     assert len(pks) == len(set(pks)) == 21  # the shared event once
 
 
-def test_quiet_hours_hold_a_message_until_not_before(store: Host) -> None:
-    morning = at(8 * 3600)
-    store.enqueue([item("night", not_before=morning)], now=T0)
-    assert store.claim_due("值班群", morning - timedelta(seconds=1), 10) == []
-    assert store.outbox_due() == {"值班群": morning}
-    assert titles(store.claim_due("值班群", morning, 10)) == ["night"]
-    assert store.outbox_due() == {}
-
-
-def test_a_retry_waits_for_its_next_attempt_and_a_rate_limit_answer_uses_no_attempt(store: Host) -> None:
-    store.enqueue([item("a")], now=T0)
-    [claimed] = store.claim_due("值班群", T0, 1)
-    store.mark_retry(claimed.pk, at(30), "HTTP 502")
-    assert store.outbox_due() == {"值班群": at(30)}
-    assert store.claim_due("值班群", at(29), 1) == []
-    [again] = store.claim_due("值班群", at(30), 1)
-    assert (again.attempts, again.last_error) == (1, "HTTP 502")
-
-    store.mark_retry(again.pk, at(90.2), "errcode 45009: api freq out of limit", count_attempt=False)
-    [pending] = store.outbox_items(status="pending")
-    assert pending.attempts == 1
-    assert pending.next_attempt_at == at(91)  # rounded up: never tried before the time asked for
-
-
-def test_sent_and_failed_messages_keep_the_channels_answer(store: Host) -> None:
-    store.enqueue([item("ok"), item("bad")], now=T0)
-    ok, bad = store.claim_due("值班群", T0, 2)
-    store.mark_retry(ok.pk, T0, "HTTP 502")
-    store.claim_due("值班群", T0, 1)
-    store.mark_sent(ok.pk, at(3), "errcode 0: ok")
-    store.mark_failed(bad.pk, at(4), "errcode 93000: invalid webhook key")
-
-    [sent] = store.outbox_items(status="sent")
-    assert (sent.sent_at, sent.attempts, sent.detail, sent.last_error) == (at(3), 2, "errcode 0: ok", "HTTP 502")
-    [failed] = store.outbox_items(status="failed")
-    assert (failed.failed_at, failed.attempts) == (at(4), 1)
-    assert failed.detail == failed.last_error == "errcode 93000: invalid webhook key"
-
-
-def test_release_claims_puts_what_a_killed_sender_left_sending_back(store: Host) -> None:
-    store.enqueue([item("posted"), item("in flight")], now=T0)
-    posted, _ = store.claim_due("值班群", T0, 2)
-    store.mark_sent(posted.pk, at(1), "errcode 0: ok")
-
-    assert store.release_claims() == 1
-    assert store.release_claims() == 0
-    assert titles(store.claim_due("值班群", at(2), 10)) == ["in flight"]
-
-
-def test_sent_count_and_times_per_channel(store: Host) -> None:
+def test_sent_count_and_times_per_channel(store: ElasticsearchStore) -> None:
     store.enqueue([item(str(n)) for n in range(4)] + [item("x", channel="公关群")], now=T0)
     for n, claimed in enumerate(store.claim_due("值班群", T0, 4)):
         store.mark_sent(claimed.pk, at(30 * n), "ok")
@@ -240,28 +135,6 @@ def test_sent_count_and_times_per_channel(store: Host) -> None:
     assert store.sent_times("值班群", at(30)) == [at(30), at(60), at(90)]
     assert store.sent_count("值班群", at(91)) == 0
     assert store.sent_count("公关群", T0) == 1
-
-
-def test_listing_is_newest_first_and_backlog_counts_every_status(store: Host) -> None:
-    store.enqueue([item(str(n)) for n in range(5)], now=T0)
-    first, second = store.claim_due("值班群", T0, 2)
-    store.mark_sent(first.pk, T0, "ok")
-    store.mark_failed(second.pk, T0, "errcode 93000: invalid webhook key")
-    store.claim_due("值班群", T0, 1)
-
-    assert titles(store.outbox_items()) == ["4", "3", "2", "1", "0"]
-    assert titles(store.outbox_items(limit=2)) == ["4", "3"]
-    assert titles(store.outbox_items(status="pending")) == ["4", "3"]
-    assert store.outbox_backlog() == {"pending": 2, "sending": 1, "sent": 1, "failed": 1}
-    with pytest.raises(ValueError, match="unknown outbox status 'done'"):
-        store.outbox_items(status="done")
-
-
-def test_bad_arguments_are_clear_errors(store: Host) -> None:
-    with pytest.raises(ValueError, match="no time zone"):
-        store.enqueue([item("a")], now=datetime(2026, 11, 20, 10, 0))
-    with pytest.raises(ValueError, match="no message 99 in the alert outbox"):
-        store.mark_sent(99, T0, "ok")
 
 
 # -- incidents -------------------------------------------------------------------------------------
@@ -287,7 +160,7 @@ def evaluate(store: Any, signals: list[Signal], now: datetime) -> list[IncidentC
     return changes
 
 
-def test_an_incident_is_stored_with_its_pk_its_timeline_and_its_messages(store: Host) -> None:
+def test_an_incident_is_stored_with_its_pk_its_timeline_and_its_messages(store: ElasticsearchStore) -> None:
     changes = plan_changes([spike()], [], [], T0, POLICY)
     [stored] = store.apply_incident_changes(changes)
     assert stored.pk == 1 and stored == replace(changes[0].incident, pk=1)
@@ -308,13 +181,13 @@ def test_an_incident_is_stored_with_its_pk_its_timeline_and_its_messages(store: 
 
 
 def test_a_crash_between_the_incident_and_its_messages_is_healed_by_the_next_evaluation(
-    store: Host, monkeypatch: pytest.MonkeyPatch
+    store: ElasticsearchStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def crash(*_: Any, **__: Any) -> int:
         raise ConnectionError("killed")
 
     with monkeypatch.context() as patched:
-        patched.setattr(Host, "enqueue", crash)
+        patched.setattr(ElasticsearchStore, "enqueue", crash)
         with pytest.raises(ConnectionError):
             evaluate(store, [spike()], T0)
     assert [i.status for i in store.incidents()] == ["open"]
@@ -325,7 +198,7 @@ def test_a_crash_between_the_incident_and_its_messages_is_healed_by_the_next_eva
     assert len(store.outbox_items()) == 2
 
 
-def test_incidents_filter_and_list_newest_first(store: Host) -> None:
+def test_incidents_filter_and_list_newest_first(store: ElasticsearchStore) -> None:
     store.apply_incident_changes(plan_changes([spike()], [], [], T0, POLICY))
     store.apply_incident_changes(plan_changes([spike(brand="星河手机")], [], [], at(60), POLICY))
     third = plan_changes([spike(brand="星河手机", rule="volume_spike")], [], [], at(60), POLICY)
@@ -344,7 +217,7 @@ def test_incidents_filter_and_list_newest_first(store: Host) -> None:
     assert [i.pk for i in store.incidents(since=at(120))] == [3, 2, 1]  # 1 resolved then
 
 
-def test_acknowledge_once_and_resolve_by_hand_with_timeline_events(store: Host) -> None:
+def test_acknowledge_once_and_resolve_by_hand_with_timeline_events(store: ElasticsearchStore) -> None:
     [incident] = store.apply_incident_changes(plan_changes([spike()], [], [], T0, POLICY))
     pk = incident.pk
     assert pk is not None
@@ -365,7 +238,7 @@ def test_acknowledge_once_and_resolve_by_hand_with_timeline_events(store: Host) 
     assert not store.resolve_incident(99, by="小王", at=at(3600))
 
 
-def test_an_evaluation_keeps_an_acknowledgement_made_after_it_read_the_incident(store: Host) -> None:
+def test_an_evaluation_keeps_an_acknowledgement_made_after_it_read_the_incident(store: ElasticsearchStore) -> None:
     evaluate(store, [spike()], T0)
     seen = store.incidents(status="open")  # the next evaluation reads …
     assert store.acknowledge_incident(1, by="小王", at=at(60))  # … a person acknowledges …
@@ -375,7 +248,7 @@ def test_an_evaluation_keeps_an_acknowledgement_made_after_it_read_the_incident(
     assert [e.kind for e in store.incident_events(1)] == ["opened", "acknowledged", "escalated"]
 
 
-def test_an_incident_closed_by_hand_lives_on_like_one_the_rules_resolved(store: Host) -> None:
+def test_an_incident_closed_by_hand_lives_on_like_one_the_rules_resolved(store: ElasticsearchStore) -> None:
     evaluate(store, [spike()], T0)
     [incident] = store.incidents()
     pk = incident.pk
@@ -394,7 +267,7 @@ def test_an_incident_closed_by_hand_lives_on_like_one_the_rules_resolved(store: 
 # -- cursors, health, document frequencies, purges -------------------------------------------------
 
 
-def test_cursors_are_kept_per_source_and_key(store: Host) -> None:
+def test_cursors_are_kept_per_source_and_key(store: ElasticsearchStore) -> None:
     assert store.get_cursor("weibo", "蔚来") is None
     store.set_cursor("weibo", "蔚来", "5230754395068367")
     store.set_cursor("weibo", "蔚来", "5230754395068999")
@@ -403,7 +276,7 @@ def test_cursors_are_kept_per_source_and_key(store: Host) -> None:
     assert store.get_cursor("news", "蔚来") == "x"
 
 
-def test_health_latest_history_and_purge_keeps_the_newest_run_of_every_source(store: Host) -> None:
+def test_health_latest_history_and_purge_keeps_the_newest_run_of_every_source(store: ElasticsearchStore) -> None:
     midnight = T0 - timedelta(hours=10)
 
     def run(source: str, started: datetime, status: Any = "ok") -> None:
@@ -431,7 +304,7 @@ def test_health_latest_history_and_purge_keeps_the_newest_run_of_every_source(st
     assert [h.started_at for h in store.health_history("bilibili")] == [midnight - timedelta(days=1)]
 
 
-def test_the_outbox_purge_loses_only_old_finished_messages(store: Host) -> None:
+def test_the_outbox_purge_loses_only_old_finished_messages(store: ElasticsearchStore) -> None:
     old, cutoff, recent = T0 - timedelta(days=3), T0, T0 + timedelta(days=1)
     keys = ("sent", "failed", "pending", "sending", "recent")
     store.enqueue([NewOutboxItem("值班群", "opened", message(), key, old) for key in keys], now=old)
@@ -449,7 +322,7 @@ def test_the_outbox_purge_loses_only_old_finished_messages(store: Host) -> None:
     }
 
 
-def test_document_frequencies_are_replaced_whole(store: Host) -> None:
+def test_document_frequencies_are_replaced_whole(store: ElasticsearchStore) -> None:
     assert store.document_frequencies() == ({}, 0)
     store.save_document_frequencies({"刹车": 3, "续航": 1}, 10)
     store.save_document_frequencies({"刹车": 4}, 12)
@@ -473,7 +346,9 @@ def _busy(store: Any) -> None:
     store.save_document_frequencies({"刹车": 3}, 10)
 
 
-def test_state_moves_whole_keeping_pks_and_importing_twice_changes_nothing(store: Host, emulator: EsEmulator) -> None:
+def test_state_moves_whole_keeping_pks_and_importing_twice_changes_nothing(
+    store: ElasticsearchStore, emulator: EsEmulator
+) -> None:
     _busy(store)
     state = store.export_state()
     assert [i.pk for i, _ in state.incidents] == [1] and [e.kind for e in state.incidents[0][1]] == [
@@ -485,7 +360,7 @@ def test_state_moves_whole_keeping_pks_and_importing_twice_changes_nothing(store
     assert [h.source for h in state.health] == ["news", "weibo"]  # oldest first: as recorded, when finished
 
     emulator.reset()
-    other = Host(emulator.url)
+    other = ElasticsearchStore(emulator.url)
     install(other._client, now=T0)
     other.import_state(state)
     assert other.export_state() == state
@@ -500,7 +375,7 @@ def test_state_moves_whole_keeping_pks_and_importing_twice_changes_nothing(store
     assert max(i.pk for i in other.outbox_items()) == 8  # 5 imported, the new incident's 2 messages, this one
 
 
-def test_state_moves_between_sqlite_and_elasticsearch_unchanged(store: Host, tmp_path: Path) -> None:
+def test_state_moves_between_sqlite_and_elasticsearch_unchanged(store: ElasticsearchStore, tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "s.db") as sqlite, SQLiteStore(tmp_path / "back.db") as back:
         _busy(sqlite)
         state = sqlite.export_state()
@@ -510,7 +385,7 @@ def test_state_moves_between_sqlite_and_elasticsearch_unchanged(store: Host, tmp
         assert back.export_state() == state
 
 
-def test_importing_an_empty_state_writes_nothing(store: Host) -> None:
+def test_importing_an_empty_state_writes_nothing(store: ElasticsearchStore) -> None:
     store.import_state(StoreState())
     assert store.export_state() == StoreState()
 
@@ -521,120 +396,6 @@ def test_importing_an_empty_state_writes_nothing(store: Host) -> None:
 def negative(text: str, **fields: Any) -> Mention:
     fields.setdefault("sentiment", {"label": "negative", "probs": {"negative": 0.7, "neutral": 0.2, "positive": 0.1}})
     return make_mention(text, brands=["启航汽车"], **fields)
-
-
-def test_a_correction_relabels_the_stored_mention_and_says_so(store: Host) -> None:
-    wrong, other = negative("启航 终于修好了，服务很棒"), negative("启航 刹车又坏了")
-    store.upsert([wrong, other])
-    corrected = store.correct_sentiment(wrong.id, "positive", by="小李", at=LATER)
-    assert corrected.sentiment is not None and wrong.sentiment is not None
-    assert (corrected.sentiment.label, corrected.sentiment.model_label) == ("positive", "negative")
-    assert (corrected.sentiment.corrected_by, corrected.sentiment.corrected_at) == ("小李", LATER)
-    assert corrected.sentiment.probs == wrong.sentiment.probs
-    assert store.get(wrong.id) == corrected
-    assert (store.count_labelled("positive"), store.count_labelled("negative")) == (1, 1)
-    assert set(store.get(other.id).to_json_dict()["sentiment"]) == {"label", "probs"}  # type: ignore[union-attr]
-
-
-def test_confirming_the_models_label_and_correcting_an_unlabelled_mention(store: Host) -> None:
-    mention, bare = negative("启航 刹车失灵"), make_mention("启航 发布会", brands=["启航汽车"])
-    store.upsert([mention, bare])
-    confirmed = store.correct_sentiment(mention.id, "negative", by="小王", at=LATER)
-    assert confirmed.sentiment is not None and confirmed.sentiment.label == confirmed.sentiment.model_label
-    corrected = store.correct_sentiment(bare.id, "neutral", by="小李", at=LATER)
-    assert corrected.sentiment is not None and corrected.sentiment.model_label is None
-    restored = store.undo_correction(bare.id)
-    assert restored is not None and restored.sentiment is None
-
-
-def test_unknown_ids_and_labels_are_errors_that_name_the_fix(store: Host) -> None:
-    mention = negative("启航 刹车失灵")
-    store.upsert([mention])
-    with pytest.raises(StoreError, match=r"no stored mention has the id 'weibo:404'.*platform:identifier"):
-        store.correct_sentiment("weibo:404", "positive", by="小李", at=LATER)
-    with pytest.raises(StoreError, match=r"unknown sentiment label 'good'.*negative, neutral, positive"):
-        store.correct_sentiment(mention.id, "good", by="小李", at=LATER)
-    assert store.corrections() == []
-    assert store.get(mention.id) == mention
-    assert store.undo_correction(mention.id) is None
-    assert store.undo_correction("weibo:404") is None
-
-
-def test_a_correction_survives_re_upserts_and_keeps_the_models_latest_label(store: Host) -> None:
-    mention = negative("启航 终于修好了，服务很棒")
-    store.upsert([mention])
-    store.correct_sentiment(mention.id, "positive", by="小李", at=LATER)
-
-    recrawled = mention.model_copy(update={"metrics": mention.metrics.model_copy(update={"likes": 50})})
-    store.upsert([recrawled])
-    stored = store.get(mention.id)
-    assert stored is not None and stored.sentiment is not None
-    assert (stored.sentiment.label, stored.metrics.likes, stored.sentiment.model_label) == ("positive", 50, "negative")
-
-    store.upsert([mention.model_copy(update={"sentiment": Sentiment(label="neutral")})])  # a new model
-    stored = store.get(mention.id)
-    assert stored is not None and stored.sentiment is not None
-    assert (stored.sentiment.label, stored.sentiment.model_label) == ("positive", "neutral")
-    assert stored.sentiment.corrected_at == LATER
-    assert store.corrections() == [stored]
-
-    store.upsert([stored])  # writing back what the store handed out changes nothing
-    assert store.get(mention.id) == stored
-
-    restored = store.undo_correction(mention.id)  # the model's latest label, not the one it had then
-    assert restored is not None and restored.sentiment is not None
-    assert set(restored.to_json_dict()["sentiment"]) == {"label"} and restored.sentiment.label == "neutral"
-    assert store.corrections() == []
-    store.upsert([mention])
-    assert store.get(mention.id).sentiment.label == "negative"  # type: ignore[union-attr]
-
-
-def test_correcting_again_replaces_the_correction_and_keeps_what_the_model_said(store: Host) -> None:
-    mention = negative("启航 还行吧")
-    store.upsert([mention])
-    store.correct_sentiment(mention.id, "positive", by="小李", at=LATER)
-    again = store.correct_sentiment(mention.id, "neutral", by="小王", at=LATER + timedelta(hours=1))
-    assert again.sentiment is not None
-    assert (again.sentiment.label, again.sentiment.model_label, again.sentiment.corrected_by) == (
-        "neutral",
-        "negative",
-        "小王",
-    )
-    assert (store.count_labelled("neutral"), store.count_labelled("positive")) == (1, 0)
-    assert store.undo_correction(mention.id).sentiment.label == "negative"  # type: ignore[union-attr]
-
-
-def test_corrections_are_listed_newest_first_by_time_and_brand(store: Host) -> None:
-    first, second = negative("启航 一"), negative("启航 二")
-    phone = make_mention("星河手机 三", brands=["星河手机"], sentiment={"label": "positive"})
-    store.upsert([first, second, phone])
-    store.correct_sentiment(first.id, "neutral", by="小李", at=LATER)
-    store.correct_sentiment(phone.id, "negative", by="小李", at=LATER + timedelta(hours=1))
-    store.correct_sentiment(second.id, "positive", by="小王", at=LATER + timedelta(hours=2))
-    assert [m.id for m in store.corrections()] == [second.id, phone.id, first.id]
-    assert [m.id for m in store.corrections(brand="启航汽车")] == [second.id, first.id]
-    assert [m.id for m in store.corrections(since=LATER + timedelta(minutes=30))] == [second.id, phone.id]
-    assert [m.id for m in store.corrections(since=LATER + timedelta(minutes=30), brand="星河手机")] == [phone.id]
-
-
-def test_corrected_mentions_imported_into_another_store_keep_their_correction(
-    store: Host, emulator: EsEmulator
-) -> None:
-    mention = negative("启航 终于修好了")
-    store.upsert([mention])
-    store.correct_sentiment(mention.id, "positive", by="小李", at=LATER)
-    exported = [Mention.model_validate(m.to_json_dict()) for m in store.corrections()]
-    sentiment = store.get(mention.id).sentiment  # type: ignore[union-attr]
-
-    emulator.reset()
-    other = Host(emulator.url)
-    install(other._client, now=T0)
-    other.upsert(exported)
-    [listed] = other.corrections()
-    assert listed.sentiment == sentiment
-    other.upsert([mention])  # its model still says negative
-    assert other.get(mention.id).sentiment.label == "positive"  # type: ignore[union-attr]
-    assert other.undo_correction(mention.id).sentiment.label == "negative"  # type: ignore[union-attr]
 
 
 class _Counting:
@@ -649,7 +410,7 @@ class _Counting:
         return getattr(self.client, name)
 
 
-def test_honouring_corrections_costs_one_mget_per_batch(store: Host) -> None:
+def test_honouring_corrections_costs_one_mget_per_batch(store: ElasticsearchStore) -> None:
     plain = [negative(f"启航 {n}") for n in range(5)]
     counting = _Counting(store._client)
     store._client = counting  # type: ignore[assignment]
@@ -665,7 +426,7 @@ def test_honouring_corrections_costs_one_mget_per_batch(store: Host) -> None:
     assert honoured[0].sentiment.label == "positive" and honoured[1:] == plain[1:]  # type: ignore[union-attr]
 
 
-def test_purging_mentions_takes_their_corrections(store: Host) -> None:
+def test_purging_mentions_takes_their_corrections(store: ElasticsearchStore) -> None:
     kept, purged = negative("启航 留下"), negative("启航 删掉")
     store.upsert([kept, purged])
     for mention in (kept, purged):
@@ -676,7 +437,7 @@ def test_purging_mentions_takes_their_corrections(store: Host) -> None:
     assert store._client.count(index=CORRECTIONS_INDEX)["count"] == 1
 
 
-def test_state_indices_are_written_refreshed(store: Host) -> None:
+def test_state_indices_are_written_refreshed(store: ElasticsearchStore) -> None:
     """Every write is visible to the next search at once (the emulator never refreshes on its own)."""
     store.enqueue([item("a")], now=T0)
     evaluate(store, [spike()], T0)
