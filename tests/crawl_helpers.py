@@ -8,12 +8,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import yaml
 
-from fengxiang.synthetic import demo_watchlist
+from fengxiang.synthetic import BEIJING, demo_watchlist
 from sandbox.server import SandboxServer
 from store.base import MentionFilter
 from store.model import Mention
@@ -42,6 +43,15 @@ def stored_mentions(db: Path) -> dict[str, Mention]:
         return {mention.id: mention for mention in store.iter_mentions(MentionFilter())}
     finally:
         store.close()
+
+
+def last_evening() -> datetime:
+    """The latest 20:00 in Beijing that has passed: the end of a world whose held-back hours are daytime.
+    The synthetic posts follow the day's rhythm, so a world ending at the real time of a run in the
+    Beijing night holds back hours with hardly a post, and "new posts after the clock moves" finds none."""
+    now = datetime.now(BEIJING)
+    evening = now.replace(hour=20, minute=0, second=0, microsecond=0)
+    return evening if evening <= now else evening - timedelta(days=1)
 
 
 # Two of the demo watchlist's search terms, whose cursors the platform tests check.

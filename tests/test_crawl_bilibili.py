@@ -27,7 +27,7 @@ from sandbox.bilibili import BilibiliReplica, BiliVideo, BiliWorld, build_bilibi
 from sandbox.server import Request, Response, SandboxServer
 from store.model import Mention
 from store.sqlite import SQLiteStore
-from tests.crawl_helpers import TERMS, CrawlSite, serve_site
+from tests.crawl_helpers import TERMS, CrawlSite, last_evening, serve_site
 
 slow = pytest.mark.slow
 
@@ -162,7 +162,7 @@ def test_the_hot_pass_refreshes_the_most_played_videos_beyond_the_newest_pages(
 
 @slow
 def test_a_second_crawl_doubles_nothing_and_stops_at_the_cursor(tmp_path: Path) -> None:
-    world = build_bilibili(posts=1500, days=2, seed=11, hold_back=timedelta(hours=6))
+    world = build_bilibili(posts=1500, days=2, seed=11, hold_back=timedelta(hours=6), now=last_evening())
     for site in make_site(tmp_path, world):
         _, first = site.crawl()
         after_first = site.mentions()

@@ -43,7 +43,7 @@ from sandbox.server import Request, Response, SandboxServer
 from sandbox.xiaohongshu import XhsNote, XhsWorld, XiaohongshuReplica, build_xiaohongshu, signature
 from store.model import Mention
 from store.sqlite import SQLiteStore
-from tests.crawl_helpers import TERMS, CrawlSite, serve_site
+from tests.crawl_helpers import TERMS, CrawlSite, last_evening, serve_site
 
 slow = pytest.mark.slow
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to sign requests")
@@ -310,7 +310,7 @@ def test_one_note_in_an_unknown_shape_is_skipped_and_the_rest_stored(crawled: Cr
 @slow
 @needs_chromium
 def test_a_second_crawl_doubles_nothing_and_stops_at_the_cursor(tmp_path: Path) -> None:
-    world = build_xiaohongshu(posts=1500, days=2, seed=11, hold_back=timedelta(hours=6))
+    world = build_xiaohongshu(posts=1500, days=2, seed=11, hold_back=timedelta(hours=6), now=last_evening())
     for site in make_site(tmp_path, world):
         _, first = site.crawl()
         after_first = site.mentions()

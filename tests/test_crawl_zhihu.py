@@ -34,7 +34,7 @@ from sandbox.server import Request, Response, SandboxServer
 from sandbox.zhihu import SIGN_FUNCTION, ZhihuContent, ZhihuReplica, ZhihuWorld, build_zhihu, zse96
 from store.model import Mention
 from store.sqlite import SQLiteStore
-from tests.crawl_helpers import TERMS, CrawlSite, serve_site
+from tests.crawl_helpers import TERMS, CrawlSite, last_evening, serve_site
 
 slow = pytest.mark.slow
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to sign requests with")
@@ -232,7 +232,7 @@ def test_comments_of_popular_posts_become_mentions_of_their_post(crawled: tuple[
 @slow
 @needs_chromium
 def test_a_second_crawl_doubles_nothing_and_stops_at_the_cursor(tmp_path: Path) -> None:
-    world = build_zhihu(posts=3000, days=2, seed=11, hold_back=timedelta(hours=6))
+    world = build_zhihu(posts=3000, days=2, seed=11, hold_back=timedelta(hours=6), now=last_evening())
     for site in make_site(tmp_path, world):
         _, first = site.crawl()
         after_first = site.mentions()
