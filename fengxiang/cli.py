@@ -99,10 +99,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         cookie = "cookie set" if source.cookie else "saved login" if saved else "no login (crawls as a visitor)"
         print(f"  source     {name}: {state}, {source.base_url or 'default address'}, {cookie}")
         if source.enabled and name in BROWSER_PLATFORMS and not CHROMIUM.exists():
-            problems.append(
-                f"sources.{name} signs its requests in Chromium, which is not installed at {CHROMIUM} — "
-                "install it: sudo apt-get install chromium (or `make system`)"
-            )
+            if config.distributed is None:
+                problems.append(_chromium_missing(f"sources.{name} signs its requests"))
+            else:  # the service queues its terms: only the crawl-workers serving it crawl, and need Chromium
+                print(f"             no Chromium at {CHROMIUM}: only crawl-workers serving {name} need it")
     for channel in config.alerts.channels:
         print(f"  alerts     {channel.type}: {channel.label}")  # the label never shows the webhook URL
     if problems:
@@ -165,22 +165,45 @@ def _enqueue(config: Config, platforms: list[str]) -> int:
     return EXIT_OK
 
 
+def _chromium_missing(what: str) -> str:
+    return (
+        f"{what} in Chromium, which is not installed at {CHROMIUM} — "
+        "install it: sudo apt-get install chromium (or `make system`)"
+    )
+
+
 def cmd_crawl_worker(args: argparse.Namespace) -> int:
     config = _config(args)
+    requested = None if args.platforms is None else [name.strip() for name in args.platforms.split(",") if name.strip()]
     try:
+        platforms = crawl_worker.served_platforms(config, requested)
         queue = crawl_worker.open_queue(config)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    _check_chromium_for(platforms)
     stopping = threading.Event()
     with _store(config) as store, _stop_on_signals(stopping):
-        worker = crawl_worker.CrawlWorker(config, queue, store, stopping)
-        print(f"crawl-worker {worker.name}: waiting for work; stop with Ctrl-C or SIGTERM", file=sys.stderr)
+        worker = crawl_worker.CrawlWorker(config, queue, store, stopping, platforms)
+        print(
+            f"crawl-worker {worker.name}: serving {', '.join(platforms)}; waiting for work; "
+            "stop with Ctrl-C or SIGTERM",
+            file=sys.stderr,
+        )
         for outcome in worker.outcomes(once=args.once):
             _print_crawl(outcome.run, label=f"{outcome.claim.item.platform} {outcome.claim.item.term}")
             if not outcome.acknowledged:
                 print("  not finished: the item goes back to the queue when its lease runs out")
             sys.stdout.flush()
     return 130 if stopping.is_set() else EXIT_OK
+
+
+def _check_chromium_for(platforms: list[str]) -> None:
+    """A worker serving Xiaohongshu or Zhihu needs Chromium: say so at start, not in every item's crawl."""
+    browser = [platform for platform in platforms if platform in BROWSER_PLATFORMS]
+    if browser and not CHROMIUM.exists():
+        others = [platform for platform in platforms if platform not in BROWSER_PLATFORMS]
+        instead = f", or serve only --platforms {','.join(others)} on this machine" if others else ""
+        raise FileProblem(_chromium_missing(f"{' and '.join(browser)} sign their requests") + instead)
 
 
 @contextmanager
@@ -833,7 +856,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser(
         "crawl-worker", parents=[common], help="crawl (platform, term) items queued in distributed.redis"
     )
-    worker.add_argument("--once", action="store_true", help="exit when the queue is empty instead of waiting")
+    worker.add_argument(
+        "--once", action="store_true", help="exit when none of its platforms' items is left instead of waiting"
+    )
+    worker.add_argument(
+        "--platforms", metavar="P1,P2", help="crawl only these platforms' items (default: every enabled search one)"
+    )
     worker.set_defaults(run=cmd_crawl_worker)
 
     login = commands.add_parser("login", parents=[common], help="log in by QR code in a browser, save the cookies")

@@ -7,6 +7,10 @@ the crawl runs a heartbeat thread extends the claim's lease; a worker that is ki
 it, so the item goes back to the queue when the lease runs out and another worker crawls it again.
 Crawling a term twice is harmless (mentions are upserted by id, the cursor only moves forward);
 never crawling it is what the leases prevent.
+
+A worker claims only the platforms it serves (:func:`served_platforms`, ``--platforms``): by default
+every enabled search platform of its config, or fewer on a machine without Chromium or with a login or
+IP of its own for one platform.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from fengxiang.crawl import CrawlRun, crawl, log_file_for
 from fengxiang.work_queue import Claim, WorkItem, WorkQueue, connect_redis
 from store.base import Store
 
-__all__ = ["CrawlWorker", "ItemOutcome", "enqueue", "open_queue", "worker_name"]
+__all__ = ["CrawlWorker", "ItemOutcome", "enqueue", "open_queue", "served_platforms", "worker_name"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,36 @@ def enqueue(config: Config, queue: WorkQueue, platforms: Sequence[str]) -> tuple
     return queued, already
 
 
+def served_platforms(config: Config, requested: Sequence[str] | None = None) -> list[str]:
+    """The platforms a worker crawls: ``requested`` once checked, or every enabled search platform.
+
+    ValueError, naming the platforms this config's workers can serve, for one that is not a search
+    platform or not enabled: its items would never be queued, and the worker would wait for nothing.
+    """
+    enabled = [platform for platform in config.enabled_sources() if platform in SEARCH_PLATFORMS]
+    if requested is None:
+        if not enabled:
+            raise ValueError(
+                f"no search platform is enabled in {config.config_file} — enable one of "
+                f"{', '.join(sorted(SEARCH_PLATFORMS))} under sources:, e.g. sources.weibo"
+            )
+        return enabled
+    problems = [
+        f"{platform}: not enabled in {config.config_file} (enable sources.{platform} there)"
+        if platform in SEARCH_PLATFORMS
+        else f"{platform}: not a platform crawl-workers crawl ({', '.join(sorted(SEARCH_PLATFORMS))})"
+        for platform in requested
+        if platform not in enabled
+    ]
+    if problems or not requested:
+        problems = problems or ["no platform given"]
+        raise ValueError(
+            f"{'; '.join(problems)} — this config's workers can serve {', '.join(enabled) or 'none'}: "
+            f"--platforms {','.join(enabled) or 'weibo'}"
+        )
+    return list(dict.fromkeys(requested))
+
+
 def worker_name() -> str:
     """Unique among the workers on every machine, and readable in `fengxiang status` and logs."""
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -73,14 +107,18 @@ class ItemOutcome:
 
 
 class CrawlWorker:
-    """Claims items one at a time and crawls them until ``stopping`` is set (or, ``once``, the queue is empty)."""
+    """Claims items of ``platforms`` one at a time and crawls them until ``stopping`` is set (or, ``once``,
+    none of them is left)."""
 
-    def __init__(self, config: Config, queue: WorkQueue, store: Store, stopping: threading.Event) -> None:
+    def __init__(
+        self, config: Config, queue: WorkQueue, store: Store, stopping: threading.Event, platforms: Sequence[str]
+    ) -> None:
         assert config.distributed is not None, "open_queue() checked the config"
         self.config = config
         self.queue = queue
         self.store = store
         self.stopping = stopping
+        self.platforms = list(platforms)  # served_platforms() checked them
         self.name = worker_name()
         self.lease = config.distributed.lease.total_seconds()
 
@@ -88,10 +126,11 @@ class CrawlWorker:
         """Each item's outcome as its crawl ends."""
         while not self.stopping.is_set():
             self.queue.recover_expired()  # any worker may return a dead worker's items
-            claim = self.queue.claim(self.name, self.lease, timeout=_CLAIM_WAIT)
+            claim = self.queue.claim(self.name, self.lease, timeout=_CLAIM_WAIT, platforms=self.platforms)
             if claim is not None:
                 yield self.work_on(claim)
-            elif once and _all_done(self.queue):
+            elif once and not self.queue.stats().has_work(self.platforms):
+                # In-flight items count: a killed worker's item comes back when its lease runs out.
                 return
 
     def work_on(self, claim: Claim) -> ItemOutcome:
@@ -130,9 +169,3 @@ class CrawlWorker:
                 log.warning("%s: lost %s (its lease ran out): stopping its crawl", self.name, claim.item.key)
                 crawl_stop.set()
                 return
-
-
-def _all_done(queue: WorkQueue) -> bool:
-    # In-flight items count: a killed worker's item comes back when its lease runs out, and needs a worker then.
-    stats = queue.stats()
-    return stats.pending == 0 and stats.in_flight == 0

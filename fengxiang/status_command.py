@@ -69,7 +69,13 @@ def _queue_part(config: Config) -> dict[str, Any] | None:
         return {"redis": url, "error": str(error)}
     except RedisError as error:
         return {"redis": url, "error": f"Redis at {url} failed: {type(error).__name__}: {error}"}
-    return {"redis": url, "pending": backlog.pending, "in_flight": backlog.in_flight, "done": backlog.done}
+    return {
+        "redis": url,
+        "pending": backlog.pending,
+        "pending_by_platform": backlog.pending_by_platform,
+        "in_flight": backlog.in_flight,
+        "done": backlog.done,
+    }
 
 
 def _source_json(source: SourceStatus, config: Config) -> dict[str, Any]:
@@ -129,9 +135,17 @@ def _print(status: dict[str, Any], config: Config) -> None:
         print(f"queue     {queue['error']}")
     elif queue is not None:
         print(
-            f"queue     {queue['redis']}: {queue['pending']} pending, {queue['in_flight']} in flight, "
-            f"{queue['done']} done"
+            f"queue     {queue['redis']}: {queue['pending']:,} pending{_pending_split(queue['pending_by_platform'])}, "
+            f"{queue['in_flight']:,} in flight, {queue['done']:,} done"
         )
+
+
+def _pending_split(pending_by_platform: dict[str, int]) -> str:
+    """`` (weibo 9, zhihu 3)`` when more than one platform waits: which workers are too few; else nothing."""
+    waiting = [(platform, count) for platform, count in pending_by_platform.items() if count]
+    if len(waiting) < 2:
+        return ""
+    return " (" + ", ".join(f"{platform} {count:,}" for platform, count in waiting) + ")"
 
 
 def _local(stamp: str | None, zone: Any) -> str:

@@ -7,20 +7,31 @@ The unit of work is one search term of one platform (a :class:`WorkItem`). The q
 * **nothing lost** — :meth:`WorkQueue.claim` moves an item from "pending" to "in flight" with a lease
   deadline in one step, so there is no moment at which a dying worker holds an item nobody knows of;
   items whose lease ran out (the worker was killed, hung, lost its network) go back to the front of
-  the queue with :meth:`WorkQueue.recover_expired`, which any worker or the scheduler may call;
+  their platform's pending list with :meth:`WorkQueue.recover_expired`, which any worker or the
+  scheduler may call;
 * **one acknowledgement** — every claim carries a random token; :meth:`WorkQueue.done` and
   :meth:`WorkQueue.extend` act only while that token still holds the item, so a worker that comes
   back after its item was recovered (and perhaps claimed by another worker) changes nothing.
 
+Each platform has a pending list of its own, so a worker can claim only the platforms it serves
+(``crawl-worker --platforms weibo``: a machine without Chromium, or with its own Weibo login). Within a
+platform items are claimed oldest first. A worker serving several platforms takes them in turn: each
+claim looks first at the platform after the one that worker (its WorkQueue) last claimed from (round
+robin), so a long list never starves a short one, and an idle platform costs no turn.
+
 Redis keys, for a queue named ``crawl`` (the ``{crawl}`` hash tag keeps them in one Redis Cluster slot,
 which scripts touching several keys need):
 
-* ``fengxiang:queue:{crawl}:pending``   LIST of item keys waiting, oldest first
+* ``fengxiang:queue:{crawl}:pending:<platform>`` LIST of that platform's item keys waiting, oldest first
+  (one per platform the queue knows, :data:`crawlers.registry.SEARCH_PLATFORMS`: no SCAN needed)
 * ``fengxiang:queue:{crawl}:items``     HASH item key → item JSON, for every item pending or in flight
                                         (so "is this key queued?" is one HSETNX)
 * ``fengxiang:queue:{crawl}:in_flight`` ZSET item key, scored by its lease deadline (Redis' clock)
 * ``fengxiang:queue:{crawl}:claims``    HASH item key → the token of the claim holding it
 * ``fengxiang:queue:{crawl}:done``      STRING count of items acknowledged since the queue began
+
+An item key is ``<platform>:<term>`` (a platform never contains ``:``), so a script that finds a key
+in flight knows which platform's list it goes back to.
 
 Every change is one Lua script: Redis runs a script without interleaving any other command, so each
 step is atomic without the retry loops MULTI/WATCH needs under contention, and it costs one round
@@ -37,12 +48,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+
+from crawlers.registry import SEARCH_PLATFORMS
 
 __all__ = [
     "POLL_INTERVAL",
@@ -136,9 +151,21 @@ class Claim:
 
 @dataclass(frozen=True)
 class QueueStats:
-    pending: int
-    in_flight: int
+    pending_by_platform: dict[str, int]  # every platform of the queue, 0 included
+    in_flight_by_platform: dict[str, int]  # only the platforms with an item in flight
     done: int  # acknowledged since the queue began
+
+    @property
+    def pending(self) -> int:
+        return sum(self.pending_by_platform.values())
+
+    @property
+    def in_flight(self) -> int:
+        return sum(self.in_flight_by_platform.values())
+
+    def has_work(self, platforms: Iterable[str]) -> bool:
+        """Whether an item of ``platforms`` is pending, or in flight (it comes back if its worker dies)."""
+        return any(self.pending_by_platform.get(name) or self.in_flight_by_platform.get(name) for name in platforms)
 
 
 # Redis' clock in seconds, as a float: the one clock every worker shares.
@@ -158,17 +185,20 @@ redis.call('RPUSH', KEYS[2], ARGV[1])
 return 1
 """
 
-# KEYS: pending, in_flight, claims, items. ARGV: token, lease seconds. Returns {key, item JSON} or nil.
+# KEYS: in_flight, claims, items, then the pending lists to try, in turn order. ARGV: token, lease seconds.
+# Returns {key, item JSON} from the first list that has an item, or nil when all are empty.
 _CLAIM = (
     _SERVER_NOW
     + """
-local key = redis.call('LPOP', KEYS[1])
-if not key then
-  return false
+for i = 4, #KEYS do
+  local key = redis.call('LPOP', KEYS[i])
+  if key then
+    redis.call('ZADD', KEYS[1], server_now() + tonumber(ARGV[2]), key)
+    redis.call('HSET', KEYS[2], key, ARGV[1])
+    return {key, redis.call('HGET', KEYS[3], key)}
+  end
 end
-redis.call('ZADD', KEYS[2], server_now() + tonumber(ARGV[2]), key)
-redis.call('HSET', KEYS[3], key, ARGV[1])
-return {key, redis.call('HGET', KEYS[4], key)}
+return false
 """
 )
 
@@ -196,33 +226,48 @@ redis.call('INCR', KEYS[4])
 return 1
 """
 
-# KEYS: pending, in_flight, claims. ARGV: now (Redis-clock seconds, or '' for Redis' TIME). Returns the count.
+# KEYS: in_flight, claims, then every platform's pending list. ARGV: now (Redis-clock seconds, or '' for
+# Redis' TIME), then the platforms of those lists in the same order. Returns how many items went back.
 _RECOVER = (
     _SERVER_NOW
     + """
 local now = tonumber(ARGV[1]) or server_now()
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
-for _, key in ipairs(expired) do
-  redis.call('ZREM', KEYS[2], key)
-  redis.call('HDEL', KEYS[3], key)
-  redis.call('LPUSH', KEYS[1], key)  -- to the front: these items have waited longest
+local pending = {}
+for i = 3, #KEYS do
+  pending[ARGV[i - 1]] = KEYS[i]
 end
-return #expired
+local recovered = 0
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
+  local list = pending[string.match(key, '^[^:]+')]
+  -- A platform this queue does not know (pushed by a queue with other platforms) stays in flight: not lost.
+  if list then
+    redis.call('ZREM', KEYS[1], key)
+    redis.call('HDEL', KEYS[2], key)
+    redis.call('LPUSH', list, key)  -- to the front of its platform's list: these items have waited longest
+    recovered = recovered + 1
+  end
+end
+return recovered
 """
 )
 
 
 class WorkQueue:
-    """The queue named ``name`` in the Redis that ``client`` talks to (see :func:`connect_redis`)."""
+    """The queue named ``name`` in the Redis that ``client`` talks to (see :func:`connect_redis`).
 
-    def __init__(self, client: redis.Redis, name: str = "crawl") -> None:
+    It holds items of ``platforms`` (by default every search platform), one pending list each.
+    """
+
+    def __init__(self, client: redis.Redis, name: str = "crawl", platforms: Iterable[str] = SEARCH_PLATFORMS) -> None:
         self.name = name
+        self.platforms = tuple(sorted(platforms))
         prefix = f"fengxiang:queue:{{{name}}}:"
-        self._pending = prefix + "pending"
+        self._pending = {platform: f"{prefix}pending:{platform}" for platform in self.platforms}
         self._items = prefix + "items"
         self._in_flight = prefix + "in_flight"
         self._claims = prefix + "claims"
         self._done = prefix + "done"
+        self._last_claimed: str | None = None  # the platform this object claimed from last: whose turn is next
         self._redis = client
         self._push = client.register_script(_PUSH)
         self._claim = client.register_script(_CLAIM)
@@ -232,14 +277,20 @@ class WorkQueue:
 
     def push(self, item: WorkItem) -> bool:
         """Queue ``item``; False (and nothing changes) if its key is already pending or in flight."""
-        return self._push(keys=[self._items, self._pending], args=[item.key, item.to_json()]) == 1
+        self._known([item.platform])  # an item of a platform without a list here would never be claimed
+        return self._push(keys=[self._items, self._pending[item.platform]], args=[item.key, item.to_json()]) == 1
 
-    def claim(self, worker: str, lease: float, timeout: float) -> Claim | None:
-        """The oldest pending item, held by ``worker`` for ``lease`` seconds; None if none came within ``timeout``."""
+    def claim(self, worker: str, lease: float, timeout: float, platforms: Sequence[str] | None = None) -> Claim | None:
+        """An item of ``platforms`` (default: all the queue's), held by ``worker`` for ``lease`` seconds; None if
+        none came within ``timeout``.
+
+        Each platform's oldest item first; the platforms in turn (the module docstring says how).
+        """
         _check_lease(lease)
+        serving = self._known(self.platforms if platforms is None else platforms)
         deadline = time.monotonic() + timeout
         while True:
-            claim = self._try_claim(worker, lease)
+            claim = self._try_claim(worker, lease, self._in_turn(serving))
             remaining = deadline - time.monotonic()
             if claim is not None or remaining <= 0:
                 return claim
@@ -257,33 +308,58 @@ class WorkQueue:
         return self._acknowledge(keys=keys, args=[claim.item.key, claim.token]) == 1
 
     def recover_expired(self, now: float | None = None) -> int:
-        """Put items whose lease ran out back at the front of the queue; how many.
+        """Put items whose lease ran out back at the front of their platform's list; how many.
 
         ``now`` is a time on Redis' clock (Unix seconds); by default Redis' current time.
         """
-        keys = [self._pending, self._in_flight, self._claims]
-        return int(self._recover(keys=keys, args=["" if now is None else now]))
+        keys = [self._in_flight, self._claims, *self._pending.values()]
+        return int(self._recover(keys=keys, args=["" if now is None else now, *self._pending]))
 
     def stats(self) -> QueueStats:
-        with self._redis.pipeline() as pipe:  # MULTI/EXEC: the three numbers of one moment
-            pipe.llen(self._pending)
-            pipe.zcard(self._in_flight)
+        with self._redis.pipeline() as pipe:  # MULTI/EXEC: the numbers of one moment
+            for key in self._pending.values():
+                pipe.llen(key)
+            pipe.zrange(self._in_flight, 0, -1)  # one item per busy worker: short
             pipe.get(self._done)
-            pending, in_flight, done = pipe.execute()
-        return QueueStats(pending=pending, in_flight=in_flight, done=int(done or 0))
+            *pending, in_flight, done = pipe.execute()
+        # An item key starts with its platform and a ':' (WorkItem.key).
+        in_flight_by_platform = Counter(key.partition(":")[0] for key in in_flight)
+        return QueueStats(
+            pending_by_platform=dict(zip(self._pending, pending, strict=True)),
+            in_flight_by_platform=dict(in_flight_by_platform),
+            done=int(done or 0),
+        )
 
     def close(self) -> None:
         """Let go of the Redis connections (a long-running caller that opens a queue per use)."""
         self._redis.close()
 
-    def _try_claim(self, worker: str, lease: float) -> Claim | None:
+    def _known(self, platforms: Sequence[str]) -> tuple[str, ...]:
+        """``platforms`` once each, checked: a platform without a list here would be pushed or polled in vain."""
+        unknown = [platform for platform in platforms if platform not in self._pending]
+        if unknown or not platforms:
+            raise ValueError(
+                f"{', '.join(unknown) or 'no platform'}: the queue {self.name!r} holds {', '.join(self.platforms)}"
+            )
+        return tuple(dict.fromkeys(platforms))
+
+    def _in_turn(self, platforms: tuple[str, ...]) -> tuple[str, ...]:
+        """``platforms`` starting after the one last claimed from: round robin, so none starves."""
+        if self._last_claimed not in platforms:
+            return platforms
+        start = platforms.index(self._last_claimed) + 1
+        return platforms[start:] + platforms[:start]
+
+    def _try_claim(self, worker: str, lease: float, platforms: tuple[str, ...]) -> Claim | None:
         # The worker's name in the token shows in the claims hash who holds what.
         token = f"{worker}/{uuid.uuid4().hex}"
-        keys = [self._pending, self._in_flight, self._claims, self._items]
+        keys = [self._in_flight, self._claims, self._items, *(self._pending[platform] for platform in platforms)]
         found: Any = self._claim(keys=keys, args=[token, lease])
         if found is None:
             return None
-        return Claim(WorkItem.from_json(found[1]), worker, token)
+        claim = Claim(WorkItem.from_json(found[1]), worker, token)
+        self._last_claimed = claim.item.platform
+        return claim
 
 
 def _check_lease(lease: float) -> None:

@@ -4,6 +4,7 @@ shared rate limit's switch. The crawl workers themselves run in tests/test_distr
 from __future__ import annotations
 
 import asyncio
+import json
 import textwrap
 import time
 from pathlib import Path
@@ -19,17 +20,20 @@ from scrapy.settings import Settings
 from crawlers.context import CrawlSetupError
 from crawlers.middlewares import SharedRateLimitMiddleware
 from crawlers.spiders.weibo import WeiboSpider
+from fengxiang.cli import main
+from fengxiang.command_errors import EXIT_STORE, EXIT_USAGE
 from fengxiang.config import ConfigError, load_config
 from fengxiang.crawl_worker import enqueue
 from fengxiang.rate_limit import RateLimiter
-from fengxiang.work_queue import WorkQueue
+from fengxiang.work_queue import WorkItem, WorkQueue
 
 pytest_plugins = ["tests.redis_server"]
 
 PASSWORD = "hunter2-redis-password"
 
 
-def config_file(folder: Path, distributed: str = "", politeness: str = "enabled: false") -> Path:
+def config_file(folder: Path, distributed: str = "", politeness: str = "enabled: false", more: str = "") -> Path:
+    """Weibo and news enabled, and the ``more`` source (one line, e.g. ``zhihu: {}``)."""
     path = folder / "fengxiang.yaml"
     text = f"""
         store: sqlite:///crawl.db
@@ -43,6 +47,7 @@ def config_file(folder: Path, distributed: str = "", politeness: str = "enabled:
             politeness: {{{politeness}}}
           news:
             feeds: [https://example.com/rss]
+          {more}
         {distributed}
     """
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
@@ -75,6 +80,70 @@ def test_enqueue_queues_each_platform_and_term_once(tmp_path: Path, redis_client
     assert not queued and len(already) == 3 and queue.stats().pending == 3
     with pytest.raises(ValueError, match="news: not crawled by search term"):
         enqueue(config, queue, ["news"])
+
+
+@pytest.mark.parametrize(
+    ("platforms", "says"),
+    [
+        ("weibo,zhihu", "zhihu: not enabled in "),
+        ("tiktok", "tiktok: not a platform crawl-workers crawl (bilibili, weibo, xiaohongshu, zhihu)"),
+        ("news", "news: not a platform crawl-workers crawl"),
+        (",", "no platform given"),
+    ],
+)
+def test_a_worker_refuses_a_platform_it_cannot_serve(
+    tmp_path: Path, redis_url: str, platforms: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_file(tmp_path, distributed(redis_url), more="zhihu: {enabled: false}")
+    assert main(["crawl-worker", "--once", "--platforms", platforms, "--config", str(path)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert says in err and "this config's workers can serve weibo: --platforms weibo" in err
+
+
+def test_a_worker_serves_only_its_platforms_and_needs_chromium_only_for_browser_ones(
+    tmp_path: Path,
+    redis_url: str,
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = config_file(tmp_path, distributed(redis_url), more="zhihu: {}")
+    monkeypatch.setattr("fengxiang.cli.CHROMIUM", tmp_path / "no-chromium-here")
+    queue = WorkQueue(redis_client)
+    assert queue.push(WorkItem("zhihu", "澜颜"))
+
+    # Weibo only: no Chromium needed, and the zhihu item is not its work, so --once finds nothing to do.
+    assert main(["crawl-worker", "--once", "--platforms", "weibo", "--config", str(path)]) == 0
+    assert "serving weibo; waiting for work" in capsys.readouterr().err
+    assert queue.stats().pending_by_platform["zhihu"] == 1
+
+    assert main(["crawl-worker", "--once", "--config", str(path)]) == EXIT_STORE  # default: weibo and zhihu
+    err = capsys.readouterr().err
+    assert "zhihu sign their requests in Chromium, which is not installed" in err
+    assert "or serve only --platforms weibo on this machine" in err
+    assert queue.stats().pending_by_platform["zhihu"] == 1  # refused at start, before claiming anything
+
+
+def test_status_shows_the_pending_items_per_platform(
+    tmp_path: Path, redis_url: str, redis_client: redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config_file(tmp_path, distributed(redis_url), more="zhihu: {}")
+    queue = WorkQueue(redis_client)
+    for number in range(1200):
+        queue.push(WorkItem("weibo", f"品牌{number}"))
+    main(["status", "--config", str(path)])
+    assert f"queue     {redis_url}: 1,200 pending, 0 in flight, 0 done" in capsys.readouterr().out  # one platform
+
+    queue.push(WorkItem("zhihu", "澜颜"))
+    queue.claim("worker-1", lease=60, timeout=0, platforms=["zhihu"])
+    queue.push(WorkItem("zhihu", "启航汽车"))
+    main(["status", "--config", str(path)])
+    line = f"queue     {redis_url}: 1,201 pending (weibo 1,200, zhihu 1), 1 in flight, 0 done"
+    assert line in capsys.readouterr().out
+    main(["status", "--json", "--config", str(path)])
+    queue_json = json.loads(capsys.readouterr().out)["queue"]
+    assert queue_json["pending"] == 1201 and queue_json["in_flight"] == 1
+    assert queue_json["pending_by_platform"] == {"bilibili": 0, "weibo": 1200, "xiaohongshu": 0, "zhihu": 1}
 
 
 def spider(config: Path, only_terms: str | None) -> WeiboSpider:

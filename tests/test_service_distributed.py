@@ -104,7 +104,14 @@ def test_each_tick_queues_the_search_platforms_terms_once_and_crawls_only_news_h
     capsys.readouterr()
     main(["status", "--json", "--config", str(config)])
     status = json.loads(capsys.readouterr().out)
-    assert status["queue"] == {"redis": redis_url, "pending": 6, "in_flight": 0, "done": 0}
+    by_platform = {"bilibili": 3, "weibo": 3, "xiaohongshu": 0, "zhihu": 0}
+    assert status["queue"] == {
+        "redis": redis_url,
+        "pending": 6,
+        "pending_by_platform": by_platform,
+        "in_flight": 0,
+        "done": 0,
+    }
     assert {source["source"]: source["crawled_by"] for source in status["sources"]} == {
         "weibo": "crawl-workers",
         "bilibili": "crawl-workers",
