@@ -31,7 +31,7 @@ from sandbox.server import SandboxServer
 from sandbox.weibo import WeiboReplica
 from store.model import Mention
 from store.sqlite import SQLiteStore
-from tests.crawl_helpers import run_crawl, stored_mentions
+from tests.crawl_helpers import last_evening, run_crawl, stored_mentions
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +137,7 @@ def test_hot_comments_of_popular_posts_become_mentions_of_their_post(site: Site)
 
 
 def test_a_second_crawl_doubles_nothing_and_stops_at_the_cursor(tmp_path: Path) -> None:
-    scenario = build_scenario(posts=700, days=2, seed=11, hold_back=timedelta(hours=3))
+    scenario = build_scenario(posts=700, days=2, seed=11, hold_back=timedelta(hours=3), now=last_evening())
     for site in make_site(tmp_path, scenario):
         _, first = site.crawl()
         after_first = site.mentions()
