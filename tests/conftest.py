@@ -19,6 +19,7 @@ from store.elasticsearch import ElasticsearchStore
 from store.model import Mention
 from store.sqlite import SQLiteStore
 from tests.es_emulator import EsEmulator
+from tests.es_recorder import EsRecorder
 
 SHANGHAI = timezone(timedelta(hours=8))
 _ids = itertools.count(5_230_000_000_000_000)
@@ -81,6 +82,18 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     backend = BACKENDS[request.param](request, tmp_path)
     yield backend
     backend.close()
+
+
+@pytest.fixture
+def recorder() -> Iterator[EsRecorder]:
+    """The recording Elasticsearch stand-in (tests/es_recorder.py) that pins request bodies."""
+    with EsRecorder() as server:
+        yield server
+
+
+@pytest.fixture
+def recorded_client(recorder: EsRecorder) -> Elasticsearch:
+    return Elasticsearch(recorder.url)
 
 
 @pytest.fixture(autouse=True)

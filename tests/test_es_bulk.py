@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from unittest.mock import ANY
@@ -21,22 +20,11 @@ OCTOBER_LAST_SECOND = datetime(2026, 10, 31, 15, 59, 59, tzinfo=UTC)  # 23:59:59
 NOVEMBER_FIRST_SECOND = datetime(2026, 10, 31, 16, 0, 0, tzinfo=UTC)  # 00:00:00 on 1 Nov in Beijing
 
 
-@pytest.fixture
-def recorder() -> Iterator[EsRecorder]:
-    with EsRecorder() as server:
-        yield server
-
-
-@pytest.fixture
-def client(recorder: EsRecorder) -> Elasticsearch:
-    return Elasticsearch(recorder.url)
-
-
 def _bulk_lines(recorder: EsRecorder) -> list[list[dict[str, Any]]]:
     return [request.body for request in recorder.of("PUT", "/_bulk")]
 
 
-def test_two_mentions_become_this_bulk_request(recorder: EsRecorder, client: Elasticsearch) -> None:
+def test_two_mentions_become_this_bulk_request(recorder: EsRecorder, recorded_client: Elasticsearch) -> None:
     late = make_mention(
         "蔚来ET5交付了！",
         id="weibo:1",
@@ -51,7 +39,7 @@ def test_two_mentions_become_this_bulk_request(recorder: EsRecorder, client: Ela
     )
     early = make_mention("门店排队", id="weibo:2", created_at=NOVEMBER_FIRST_SECOND, author=None)
 
-    result = write_mentions(client, [late, early])
+    result = write_mentions(recorded_client, [late, early])
 
     (search,) = recorder.of("POST", "/fengxiang-mentions-*/_search")
     assert search.body == {
@@ -120,13 +108,13 @@ def test_every_field_of_the_document_is_mapped() -> None:
     assert set(document) - set(mention.to_json_dict()) == set(DERIVED_FIELDS)
 
 
-def test_writing_the_same_mentions_again_updates_them(recorder: EsRecorder, client: Elasticsearch) -> None:
+def test_writing_the_same_mentions_again_updates_them(recorder: EsRecorder, recorded_client: Elasticsearch) -> None:
     mentions = [make_mention(), make_mention()]
-    write_mentions(client, mentions)
+    write_mentions(recorded_client, mentions)
 
     first_seqs = {doc_id: doc["stored_seq"] for docs in recorder.documents.values() for doc_id, doc in docs.items()}
 
-    result = write_mentions(client, mentions)
+    result = write_mentions(recorded_client, mentions)
 
     assert (result.inserted, result.updated, result.failed) == (0, 2, 0)
     stored = {doc_id: doc["stored_seq"] for docs in recorder.documents.values() for doc_id, doc in docs.items()}
@@ -134,12 +122,12 @@ def test_writing_the_same_mentions_again_updates_them(recorder: EsRecorder, clie
 
 
 def test_a_mention_whose_time_moved_to_another_month_is_deleted_from_the_old_one(
-    recorder: EsRecorder, client: Elasticsearch
+    recorder: EsRecorder, recorded_client: Elasticsearch
 ) -> None:
     # A re-crawl read "3小时前" an hour later: the same post, now in the next month.
-    write_mentions(client, [make_mention(id="weibo:7", created_at=OCTOBER_LAST_SECOND)])
+    write_mentions(recorded_client, [make_mention(id="weibo:7", created_at=OCTOBER_LAST_SECOND)])
 
-    result = write_mentions(client, [make_mention(id="weibo:7", created_at=NOVEMBER_FIRST_SECOND)])
+    result = write_mentions(recorded_client, [make_mention(id="weibo:7", created_at=NOVEMBER_FIRST_SECOND)])
 
     assert _bulk_lines(recorder)[-1][0::2] == [
         {"index": {"_index": "fengxiang-mentions-2026.11", "_id": "weibo:7"}},
@@ -150,18 +138,18 @@ def test_a_mention_whose_time_moved_to_another_month_is_deleted_from_the_old_one
 
 
 def test_a_move_within_one_call_leaves_one_copy_whatever_the_chunks(
-    recorder: EsRecorder, client: Elasticsearch
+    recorder: EsRecorder, recorded_client: Elasticsearch
 ) -> None:
     first = make_mention(id="weibo:8", created_at=OCTOBER_LAST_SECOND)
     moved = make_mention(id="weibo:8", created_at=NOVEMBER_FIRST_SECOND)
 
-    in_one_chunk = write_mentions(client, [first, moved])
+    in_one_chunk = write_mentions(recorded_client, [first, moved])
     assert [lines[0] for lines in _bulk_lines(recorder)] == [
         {"index": {"_index": "fengxiang-mentions-2026.11", "_id": "weibo:8"}}
     ]
     recorder.documents.clear()
 
-    in_two_chunks = write_mentions(client, [first, moved], chunk_size=1)
+    in_two_chunks = write_mentions(recorded_client, [first, moved], chunk_size=1)
 
     assert {index: set(docs) for index, docs in recorder.documents.items() if docs} == {
         "fengxiang-mentions-2026.11": {"weibo:8"}
@@ -169,21 +157,21 @@ def test_a_move_within_one_call_leaves_one_copy_whatever_the_chunks(
     assert (in_one_chunk.inserted, in_two_chunks.inserted, in_two_chunks.updated) == (1, 1, 1)
 
 
-def test_mentions_are_sent_chunk_size_at_a_time(recorder: EsRecorder, client: Elasticsearch) -> None:
-    result = write_mentions(client, [make_mention() for _ in range(5)], chunk_size=2)
+def test_mentions_are_sent_chunk_size_at_a_time(recorder: EsRecorder, recorded_client: Elasticsearch) -> None:
+    result = write_mentions(recorded_client, [make_mention() for _ in range(5)], chunk_size=2)
 
     assert [len(lines) // 2 for lines in _bulk_lines(recorder)] == [2, 2, 1]
     assert result.inserted == 5
 
 
 def test_an_overloaded_cluster_gets_the_same_request_again_after_a_backoff(
-    recorder: EsRecorder, client: Elasticsearch, monkeypatch: pytest.MonkeyPatch
+    recorder: EsRecorder, recorded_client: Elasticsearch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sleeps: list[float] = []
     monkeypatch.setattr(bulk_helpers.time, "sleep", sleeps.append)
     recorder.bulk_overloads = 1
 
-    result = write_mentions(client, [make_mention(), make_mention()], initial_backoff=0.5)
+    result = write_mentions(recorded_client, [make_mention(), make_mention()], initial_backoff=0.5)
 
     first, second = recorder.of("PUT", "/_bulk")
     assert first.raw == second.raw
@@ -192,23 +180,25 @@ def test_an_overloaded_cluster_gets_the_same_request_again_after_a_backoff(
 
 
 def test_a_cluster_overloaded_past_the_retries_fails_those_documents_only(
-    recorder: EsRecorder, client: Elasticsearch, monkeypatch: pytest.MonkeyPatch
+    recorder: EsRecorder, recorded_client: Elasticsearch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bulk_helpers.time, "sleep", lambda seconds: None)
     recorder.bulk_overloads = 3
     mentions = [make_mention(), make_mention(), make_mention()]
 
-    result = write_mentions(client, mentions, chunk_size=2, max_retries=2)
+    result = write_mentions(recorded_client, mentions, chunk_size=2, max_retries=2)
 
     assert [(error.mention_id, error.status) for error in result.errors] == [(m.id, 429) for m in mentions[:2]]
     assert result.inserted == 1
 
 
-def test_one_refused_document_is_counted_and_the_others_are_stored(recorder: EsRecorder, client: Elasticsearch) -> None:
+def test_one_refused_document_is_counted_and_the_others_are_stored(
+    recorder: EsRecorder, recorded_client: Elasticsearch
+) -> None:
     mentions = [make_mention(), make_mention(), make_mention()]
     recorder.refuse[mentions[1].id] = {"type": "document_parsing_exception", "reason": "failed to parse [created_at]"}
 
-    result = write_mentions(client, mentions)
+    result = write_mentions(recorded_client, mentions)
 
     assert result.errors == [
         DocumentError(mentions[1].id, 400, "document_parsing_exception: failed to parse [created_at]")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,17 +15,6 @@ from store.es_schema import MAPPINGS_DIR, SINGLE_INDICES, install, mention_index
 from tests.es_recorder import EsRecorder
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def recorder() -> Iterator[EsRecorder]:
-    with EsRecorder() as server:
-        yield server
-
-
-@pytest.fixture
-def client(recorder: EsRecorder) -> Elasticsearch:
-    return Elasticsearch(recorder.url)
 
 
 def _file(relative: str) -> dict[str, Any]:
@@ -43,9 +31,9 @@ def _template_puts(recorder: EsRecorder) -> list[tuple[str, Any]]:
 
 
 def test_install_sends_the_policy_then_every_template_exactly_as_its_file(
-    recorder: EsRecorder, client: Elasticsearch
+    recorder: EsRecorder, recorded_client: Elasticsearch
 ) -> None:
-    install(client, now=NOW)
+    install(recorded_client, now=NOW)
 
     expected = [
         ("/_ilm/policy/fengxiang-mentions", _file("ilm-mentions.json")),
@@ -57,9 +45,9 @@ def test_install_sends_the_policy_then_every_template_exactly_as_its_file(
 
 
 def test_install_creates_this_months_mention_index_and_every_single_index(
-    recorder: EsRecorder, client: Elasticsearch
+    recorder: EsRecorder, recorded_client: Elasticsearch
 ) -> None:
-    created = install(client, now=NOW)
+    created = install(recorded_client, now=NOW)
 
     assert created == ["fengxiang-mentions-2026.11", *SINGLE_INDICES]
     # Created bare: the index templates give them their settings, mappings and alias.
@@ -69,13 +57,13 @@ def test_install_creates_this_months_mention_index_and_every_single_index(
 
 
 def test_a_second_install_resends_the_same_templates_and_creates_nothing(
-    recorder: EsRecorder, client: Elasticsearch
+    recorder: EsRecorder, recorded_client: Elasticsearch
 ) -> None:
-    install(client, now=NOW)
+    install(recorded_client, now=NOW)
     first_templates = _template_puts(recorder)
     recorder.requests.clear()
 
-    assert install(client, now=NOW) == []
+    assert install(recorded_client, now=NOW) == []
 
     assert _template_puts(recorder) == first_templates  # harmless: identical bodies replace themselves
     assert recorder.of("PUT", "/fengxiang-") == []
@@ -86,13 +74,13 @@ def test_a_second_install_resends_the_same_templates_and_creates_nothing(
 
 
 def test_an_index_another_process_created_meanwhile_is_not_an_error(
-    recorder: EsRecorder, client: Elasticsearch, monkeypatch: pytest.MonkeyPatch
+    recorder: EsRecorder, recorded_client: Elasticsearch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    install(client, now=NOW)
+    install(recorded_client, now=NOW)
     # Every HEAD answers "missing", as if each index appeared right after it was asked about.
-    monkeypatch.setattr(client.indices, "exists", lambda **_: False)
+    monkeypatch.setattr(recorded_client.indices, "exists", lambda **_: False)
 
-    assert install(client, now=NOW) == []
+    assert install(recorded_client, now=NOW) == []
     assert len(recorder.of("PUT", "/fengxiang-")) == 2 * (1 + len(SINGLE_INDICES))
 
 
